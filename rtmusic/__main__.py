@@ -1,0 +1,5 @@
+import sys
+
+from rtmusic.cli import main
+
+sys.exit(main())
