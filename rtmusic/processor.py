@@ -1,0 +1,159 @@
+"""Processor: one model plus one streaming state, usable live (hop by hop) and offline (whole signal).
+
+Setup is split from per-hop work, as in an audio plug-in: `prepare()` compiles and warms up the step (and
+must run before a stream starts, so nothing compiles while audio flows); `process_hop()` is the per-hop
+call of the live worker; `process()` scans the very same step over a whole signal, so offline output
+equals live output.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rtmusic import checkpoint
+from rtmusic.errors import CheckpointError, ParameterError
+from rtmusic.models import DenoiserConfig, init_mask_net
+from rtmusic.step import Knobs, StreamModel, bypass_model, denoiser_model, frames_of, make_knobs, scan_hops
+
+BUILTIN_MODELS = ("default", "bypass", "lstm-random")
+SHIPPED_DENOISER = "denoiser.rtm"  # inside rtmusic/weights/
+OFFLINE_CHUNK_HOPS = 2000  # 10 s at a 5 ms hop: bounded memory, progress between chunks
+
+
+def shipped_weights_path(filename: str) -> Path | None:
+    path = Path(str(resources.files("rtmusic") / "weights" / filename))
+    return path if path.is_file() else None
+
+
+def model_from_checkpoint(path: str | Path, name: str | None = None) -> StreamModel:
+    header, weights = checkpoint.load(path)
+    kind = header.get("kind")
+    if kind == "denoiser":
+        return denoiser_model(DenoiserConfig.from_dict(header["config"]), weights, name=name or Path(path).stem)
+    if kind == "bypass":
+        return bypass_model(**header["config"])
+    raise CheckpointError(f"{path} holds a model of kind {kind!r}, which this rtmusic cannot run; upgrade rtmusic")
+
+
+def load_model(name_or_path: str = "default") -> StreamModel:
+    """A built-in model by name (default, bypass, lstm-random) or a checkpoint file by path."""
+    if name_or_path == "bypass":
+        return bypass_model()
+    if name_or_path == "lstm-random":
+        config = DenoiserConfig()
+        return denoiser_model(config, init_mask_net(config), name="lstm-random")
+    if name_or_path == "default":
+        shipped = shipped_weights_path(SHIPPED_DENOISER)
+        if shipped is None:
+            model = load_model("lstm-random")
+            return StreamModel(**{**model.__dict__, "name": "default (untrained: random weights)"})
+        return model_from_checkpoint(shipped, name="default")
+    path = Path(name_or_path)
+    if path.suffix == ".rtm" or path.exists() or "/" in name_or_path:
+        return model_from_checkpoint(path)
+    raise CheckpointError(
+        f"no model named {name_or_path!r}; built-in models: {', '.join(BUILTIN_MODELS)}, or give a .rtm file path"
+    )
+
+
+class HopResult(NamedTuple):
+    out: np.ndarray  # [hop] float32
+    aux: np.ndarray  # [n_aux] float32
+    nonfinite_reset: bool
+
+
+class OfflineResult(NamedTuple):
+    out: np.ndarray  # [n] float32, delay-compensated: out[t] aligns with input[t]
+    aux: np.ndarray  # [n_hops, n_aux] per-hop model outputs
+    nonfinite_resets: int
+
+
+class Processor:
+    """A model with its runtime knobs and its own streaming state (the carry)."""
+
+    def __init__(self, model: StreamModel, *, atten_lim_db: float | None = None, mix: float = 0.0):
+        self.model = model
+        self.params = jax.device_put(model.params(make_knobs(atten_lim_db, mix)))
+        self._step = jax.jit(model.step)
+        self._scan = jax.jit(lambda params, carry, hops: scan_hops(model.step, params, carry, hops))
+        self.carry = model.init_carry()
+        self.prepared = False
+
+    @classmethod
+    def from_name(cls, name_or_path: str = "default", **knobs) -> "Processor":
+        return cls(load_model(name_or_path), **knobs)
+
+    # Declared properties, as an audio plug-in declares them.
+    @property
+    def samplerate(self) -> int:
+        return self.model.samplerate
+
+    @property
+    def hop(self) -> int:
+        return self.model.hop
+
+    @property
+    def delay_samples(self) -> int:
+        """Step-level lag of the output behind the input (offline output is shifted back by this)."""
+        return self.model.delay
+
+    @property
+    def latency_samples(self) -> int:
+        """Algorithmic latency, block-I/O convention (window + look-ahead)."""
+        return self.model.algorithmic_latency
+
+    def set_knobs(self, atten_lim_db: float | None = None, mix: float = 0.0) -> None:
+        self.params = {**self.params, "knobs": jax.device_put(make_knobs(atten_lim_db, mix))}
+
+    def reset(self) -> None:
+        """Forget all streaming memory (as at the start of a stream)."""
+        self.carry = self.model.init_carry()
+
+    def prepare(self, warmup_hops: int = 32) -> "Processor":
+        """Compile and warm up the per-hop step, then reset; call before a stream starts."""
+        silence = np.zeros(self.hop, np.float32)
+        noise = np.random.default_rng(0).standard_normal(self.hop).astype(np.float32) * 0.1
+        for i in range(warmup_hops):
+            self.process_hop(noise if i % 2 else silence)
+        self.reset()
+        self.prepared = True
+        return self
+
+    def process_hop(self, hop: np.ndarray) -> HopResult:
+        """One hop [hop] float32 -> HopResult; advances the carry. Not for the audio callback (calls JAX)."""
+        self.carry, (out, aux) = self._step(self.params, self.carry, hop)
+        return HopResult(np.asarray(out), np.asarray(aux.values), bool(aux.nonfinite_reset))
+
+    def process(self, signal: np.ndarray, progress: Callable[[int, int], None] | None = None,
+                reset: bool = True) -> OfflineResult:
+        """Scan the step over a whole mono signal [n]; the result is delay-compensated to align with it."""
+        signal = np.asarray(signal, np.float32)
+        if signal.ndim != 1:
+            raise ParameterError(f"process() takes a mono signal [samples], got shape {signal.shape}")
+        if reset:
+            self.reset()
+        hops, n = frames_of(signal, self.hop, self.delay_samples)
+        outs, auxes, resets = [], [], 0
+        n_hops = hops.shape[0]
+        chunk = min(OFFLINE_CHUNK_HOPS, n_hops)
+        for start in range(0, n_hops, chunk):
+            block = hops[start:start + chunk]
+            valid = block.shape[0]
+            if valid < chunk:  # pad so one compiled scan length serves every chunk
+                block = np.concatenate([block, np.zeros((chunk - valid, self.hop), np.float32)])
+            carry, (out, aux) = self._scan(self.params, self.carry, jnp.asarray(block))
+            if valid == chunk:
+                self.carry = carry
+            outs.append(np.asarray(out)[:valid])
+            auxes.append(np.asarray(aux.values)[:valid])
+            resets += int(np.asarray(aux.nonfinite_reset)[:valid].sum())
+            if progress is not None:
+                progress(start + valid, n_hops)
+        out = np.concatenate(outs).reshape(-1)[self.delay_samples:self.delay_samples + n]
+        return OfflineResult(out, np.concatenate(auxes), resets)

@@ -1,0 +1,179 @@
+"""The one model path: ``step(params, carry, hop) -> (carry, (out, aux))``.
+
+Training differentiates ``scan_hops`` (a ``jax.lax.scan`` of the step), offline file processing runs the
+same scan, and the live worker calls the jitted step once per hop. The carry holds *all* streaming memory
+(analysis tail, overlap-add tail, feature normaliser, LSTM state), so a step is a pure function.
+
+``params`` is ``{"net": <weights>, "knobs": Knobs}``: immutable weights plus runtime knobs (dry mix,
+attenuation limit) passed as arrays, so changing a knob never recompiles.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rtmusic import dsp
+from rtmusic.errors import ParameterError
+from rtmusic.models import DenoiserConfig, LstmState, feature_size, mask_net
+
+LEVEL_INIT_DB = -30.0  # starting point of the running per-bin level (about -40 dBFS white noise)
+
+
+class Knobs(NamedTuple):
+    """Runtime controls, traced as arrays so they can change without recompiling."""
+
+    min_gain: jax.Array  # [] gain floor in (0, 1]: 10 ** (-atten_lim_db / 20); 0 = unlimited
+    dry_mix: jax.Array  # [] 0 = fully processed, 1 = delay-aligned dry input
+
+
+def make_knobs(atten_lim_db: float | None = None, mix: float = 0.0) -> Knobs:
+    """Knobs from user units. `atten_lim_db`: at most this much attenuation (None = no limit)."""
+    if atten_lim_db is not None and atten_lim_db < 0:
+        raise ParameterError(f"--atten-lim must be >= 0 dB, got {atten_lim_db}")
+    if not 0.0 <= mix <= 1.0:
+        raise ParameterError(f"--mix must be between 0 (processed) and 1 (dry), got {mix}")
+    min_gain = 0.0 if atten_lim_db is None else 10.0 ** (-atten_lim_db / 20.0)
+    return Knobs(jnp.float32(min_gain), jnp.float32(mix))
+
+
+class StepAux(NamedTuple):
+    """What a step reports besides audio."""
+
+    values: jax.Array  # [n_aux] model outputs (gain in dB for the denoiser, label probabilities, ...)
+    nonfinite_reset: jax.Array  # [] bool: the state went non-finite and was reset this hop
+
+
+class DelayCarry(NamedTuple):
+    line: jax.Array  # [delay] input samples not yet emitted
+
+
+class MaskCarry(NamedTuple):
+    frame_tail: jax.Array  # [window - hop] latest input before this hop (analysis memory)
+    ola_tail: jax.Array  # [window - hop] overlap-add memory not yet emitted
+    level_db: jax.Array  # [bins] running per-bin level, normalises features
+    lstm: LstmState  # per layer (c [hidden], h [hidden])
+
+
+StepFn = Callable[[Any, Any, jax.Array], tuple[Any, tuple[jax.Array, StepAux]]]
+
+
+@dataclass(frozen=True)
+class StreamModel:
+    """A streaming model: immutable weights and config plus its pure step and initial carry.
+
+    `delay` is the step-level lag: out[t] corresponds to input[t - delay]. The block-I/O algorithmic
+    latency (window + look-ahead) is `delay + hop` since a hop must be collected before it is processed.
+    """
+
+    name: str
+    kind: str  # "bypass" | "denoiser" | "classifier"
+    samplerate: int
+    hop: int
+    window: int
+    delay: int
+    aux_names: tuple[str, ...]
+    init_carry: Callable[[], Any]
+    step: StepFn
+    weights: Any = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lookahead(self) -> int:
+        return self.delay + self.hop - self.window
+
+    @property
+    def algorithmic_latency(self) -> int:
+        """Samples, block-I/O convention: window + look-ahead."""
+        return self.window + self.lookahead
+
+    def params(self, knobs: Knobs | None = None) -> dict[str, Any]:
+        return {"net": self.weights, "knobs": knobs if knobs is not None else make_knobs()}
+
+
+def _tree_all_finite(tree) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(tree)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+
+
+def _guard(init_carry: Callable[[], Any], new_carry, out, fallback_out):
+    """Reset a non-finite carry to its initial value and emit the (finite) fallback hop instead."""
+    ok = _tree_all_finite(new_carry) & jnp.all(jnp.isfinite(out))
+    fresh = init_carry()
+    carry = jax.tree_util.tree_map(lambda n, f: jnp.where(ok, n, f), new_carry, fresh)
+    return carry, jnp.where(ok, out, fallback_out), ~ok
+
+
+def bypass_model(samplerate: int = 48000, hop: int = 240, window: int = 480) -> StreamModel:
+    """A pure delay of window - hop samples: the same latency as the denoiser, bit-exact output."""
+    delay = window - hop
+
+    def init_carry() -> DelayCarry:
+        return DelayCarry(jnp.zeros((delay,), jnp.float32))
+
+    def step(params, carry: DelayCarry, hop_samples):
+        del params
+        buffer = jnp.concatenate([carry.line, hop_samples.astype(jnp.float32)])
+        out = buffer[:hop]
+        return DelayCarry(buffer[hop:]), (out, StepAux(jnp.zeros((0,), jnp.float32), jnp.bool_(False)))
+
+    return StreamModel(
+        name="bypass", kind="bypass", samplerate=samplerate, hop=hop, window=window, delay=delay,
+        aux_names=(), init_carry=init_carry, step=step, weights={}, config={"samplerate": samplerate, "hop": hop, "window": window},
+    )
+
+
+def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> StreamModel:
+    """STFT mask denoiser: sqrt-Hann analysis -> per-bin gains from the LSTM -> overlap-add."""
+    net = mask_net(config)
+    hop, window = config.hop, config.window
+    win = jnp.asarray(dsp.sqrt_hann(window))
+    decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
+
+    def init_carry() -> MaskCarry:
+        tail = jnp.zeros((window - hop,), jnp.float32)
+        return MaskCarry(tail, tail, jnp.full((config.bins,), LEVEL_INIT_DB, jnp.float32), net.initialize_carry())
+
+    def step(params, carry: MaskCarry, hop_samples):
+        knobs: Knobs = params["knobs"]
+        x = dsp.sanitize(hop_samples.astype(jnp.float32))
+        frame_tail, frame = dsp.analysis_frame(carry.frame_tail, x)
+        spectrum = dsp.stft_frame(frame, win)
+        level = dsp.power_db(spectrum)
+        level_db = decay * carry.level_db + (1.0 - decay) * level
+        features = jnp.concatenate([(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0])
+        lstm, gains = net.apply({"params": params["net"]}, carry.lstm, features)
+        gains = jnp.maximum(gains, knobs.min_gain)
+        shaped = spectrum * gains
+        ola_tail, wet = dsp.overlap_add(carry.ola_tail, shaped, win)
+        dry = frame[:hop]
+        out = wet + knobs.dry_mix * (dry - wet)
+        in_power = jnp.sum(jnp.abs(spectrum) ** 2) + 1e-9
+        gain_db = 10.0 * jnp.log10((jnp.sum(jnp.abs(shaped) ** 2) + 1e-9) / in_power)
+        new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm), out, dry)
+        return new_carry, (out, StepAux(gain_db[None], reset))
+
+    assert feature_size(config) == 2 * config.bins
+    return StreamModel(
+        name=name, kind="denoiser", samplerate=config.samplerate, hop=hop, window=window, delay=window - hop,
+        aux_names=("gain_db",), init_carry=init_carry, step=step, weights=weights, config=config.to_dict(),
+    )
+
+
+def scan_hops(step: StepFn, params, carry, hops: jax.Array):
+    """Run the step over `hops` [n_hops, hop] -> (carry, (out [n_hops, hop], aux stacked per hop))."""
+    return jax.lax.scan(lambda c, h: step(params, c, h), carry, hops)
+
+
+def frames_of(signal: np.ndarray, hop: int, delay: int) -> tuple[np.ndarray, int]:
+    """Pad a 1-D signal so that, after the step's `delay`, every input sample has an output: [n_hops, hop]."""
+    n = signal.shape[0]
+    n_hops = -(-(n + delay) // hop)
+    padded = np.zeros(n_hops * hop, np.float32)
+    padded[:n] = signal
+    return padded.reshape(n_hops, hop), n
