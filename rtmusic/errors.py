@@ -30,3 +30,5 @@ class LatencyBudgetError(RtmusicError):
 
 class StreamAborted(RtmusicError):
     """The live stream ended abnormally (audio server died, device vanished, worker failed)."""
+
+    exit_code = 3

@@ -1,0 +1,173 @@
+"""`rtmusic run`: live processing from an input device through a model to an output device."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+from rtmusic.errors import ParameterError, StreamAborted
+
+EXIT_ABORTED = 3
+STATUS_PERIOD_S = 0.25
+
+EPILOG = """examples:
+  rtmusic run                               # default input -> default model -> default output
+  rtmusic run --pick                        # choose devices from a table
+  rtmusic run -i 2 -o usb --model bypass    # by index / by name substring
+  rtmusic run --atten-lim 12 --record out.wav --duration 60 --stats-json stats.json
+"""
+
+
+def int_or_str(text: str):
+    """Device arguments: an index or a name substring."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="process the live input stream", description=__doc__, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-i", "--input", type=int_or_str, metavar="DEV", help="input device: index or name substring")
+    p.add_argument("-o", "--output", type=int_or_str, metavar="DEV", help="output device: index or name substring")
+    p.add_argument("--pick", action="store_true", help="show the device table and ask for input and output")
+    p.add_argument("--model", default="default", metavar="NAME|PATH",
+                   help="built-in model (default, bypass, lstm-random) or a .rtm checkpoint (default: %(default)s)")
+    p.add_argument("--samplerate", type=int, metavar="HZ", help="stream rate (must be the model's rate, 48000)")
+    p.add_argument("--blocksize", type=int, default=0, metavar="FRAMES",
+                   help="host block size; 0 lets the audio server choose and adds no buffering (default: 0)")
+    p.add_argument("--latency-budget", type=float, default=50.0, metavar="MS",
+                   help="refuse to start if the total latency exceeds this (default: %(default)s ms)")
+    p.add_argument("--input-channel", type=int, default=1, metavar="N", help="input channel to process (1-based)")
+    p.add_argument("--record", metavar="FILE", help="write the processed output to FILE (.wav, .flac)")
+    p.add_argument("--record-input", metavar="FILE", help="write the raw input to FILE")
+    p.add_argument("--mix", type=float, default=0.0, metavar="0..1",
+                   help="blend in the delay-aligned dry input (0 = processed only)")
+    p.add_argument("--atten-lim", type=float, default=None, metavar="DB",
+                   help="never attenuate more than DB decibels (keeps some of the original)")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
+    p.add_argument("--stats-json", metavar="FILE", help="write latency, counters and compute times at exit")
+    p.add_argument("--inject-stall", type=_stall, default=None, help=argparse.SUPPRESS)  # test hook: AT,DUR
+    p.set_defaults(handler=run)
+
+
+def _stall(text: str) -> tuple[float, float]:
+    at, duration = (float(v) for v in text.split(","))
+    return at, duration
+
+
+def _validate(args) -> None:
+    from rtmusic.latency import check_budget_value
+
+    check_budget_value(args.latency_budget)
+    if args.duration is not None and args.duration <= 0:
+        raise ParameterError(f"--duration must be positive, got {args.duration:g}")
+    if args.blocksize < 0:
+        raise ParameterError(f"--blocksize must be 0 (host decides) or a positive frame count, got {args.blocksize}")
+    if args.input_channel < 1:
+        raise ParameterError(f"--input-channel counts from 1, got {args.input_channel}")
+
+
+def _devices(args) -> tuple[int | None, int | None]:
+    from rtmusic import devices
+
+    table = devices.list_devices()
+    devices.require_audio_devices(table)
+    if args.pick:
+        return devices.pick_device("input", devices=table), devices.pick_device("output", devices=table)
+    return (devices.resolve_device(args.input, "input", devices=table),
+            devices.resolve_device(args.output, "output", devices=table))
+
+
+def _status_line(live) -> str:
+    import numpy as np
+
+    from rtmusic.engine import state as S
+
+    def dbfs(x: float) -> str:
+        return f"{20 * np.log10(max(x, 1e-6)):6.1f}"
+
+    ctl = live.state.ctl
+    pct = live.compute_percentiles()
+    extra = ""
+    names = live.processor.model.aux_names
+    if "gain_db" in names:
+        extra = f" | NR {live.worker.aux_latest[names.index('gain_db')]:6.1f} dB"
+    return (f"in {dbfs(live.state.levels[0])} dBFS | out {dbfs(live.state.levels[1])} dBFS{extra} | "
+            f"hop p50 {pct['p50']:5.0f} p99 {pct['p99']:5.0f} us | misses {int(ctl[S.DEADLINE_MISSES])} | "
+            f"xruns {int(ctl[S.XRUNS])} | {live.elapsed():6.1f} s")
+
+
+def _write_stats(path, stats) -> None:
+    if path:
+        with open(path, "w") as f:
+            json.dump(stats, f, indent=2)
+
+
+def _summary(stats) -> str:
+    c, t = stats["counters"], stats["compute_us"]
+    return (f"stopped after {stats['duration_s']:.1f} s: xruns {c['xruns']}, deadline misses {c['deadline_misses']}, "
+            f"non-finite resets {c['nonfinite_resets']}, hop compute p50 {t['p50']:.0f} us / p99 {t['p99']:.0f} us")
+
+
+def run(args) -> int:
+    from rtmusic.engine.live import LiveSettings, LiveStream
+    from rtmusic.processor import Processor
+
+    _validate(args)
+    input_device, output_device = _devices(args)
+    processor = Processor.from_name(args.model, atten_lim_db=args.atten_lim, mix=args.mix)
+    settings = LiveSettings(
+        input_device=input_device, output_device=output_device, samplerate=args.samplerate,
+        blocksize=args.blocksize, input_channel=args.input_channel - 1, record=args.record,
+        record_input=args.record_input, latency_budget_ms=args.latency_budget, stall=args.inject_stall,
+    )
+    print(f"rtmusic: compiling model {processor.model.name!r} ...", file=sys.stderr, flush=True)
+    live = LiveStream(processor, settings)
+    try:
+        live.open()
+        print(f"rtmusic: {live.device_names[0]!r} -> {processor.model.name} -> {live.device_names[1]!r}, "
+              f"{live.report.samplerate} Hz, hop {processor.hop}", file=sys.stderr)
+        print(live.report.format(), file=sys.stderr, flush=True)
+        live.check_budget()
+    except BaseException:
+        live.close()
+        raise
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    tty = sys.stderr.isatty()
+    exit_code = 0
+    try:
+        live.start()
+        print("rtmusic: running" + ("" if args.duration is None else f" for {args.duration:g} s")
+              + " (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        next_status = time.monotonic() + (STATUS_PERIOD_S if tty else 5.0)
+        while args.duration is None or live.elapsed() < args.duration:
+            time.sleep(0.05)
+            live.poll()
+            if time.monotonic() >= next_status:
+                next_status += STATUS_PERIOD_S if tty else 5.0
+                print(("\r" if tty else "") + _status_line(live), end="" if tty else "\n", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        exit_code = 130
+    except StreamAborted as exc:
+        if live.abandoned:  # PortAudio may hang on stop/close/terminate: finish our files, then leave at once
+            stats = live.stats()
+            live.close()
+            _write_stats(args.stats_json, stats)
+            print(("\n" if tty else "") + f"rtmusic: error: {exc}", file=sys.stderr)
+            print("rtmusic: " + _summary(stats) + (f"; recording saved to {args.record}" if args.record else ""),
+                  file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(EXIT_ABORTED)
+        live.close()
+        raise
+    stats = live.stats()
+    live.close()
+    _write_stats(args.stats_json, stats)
+    print(("\n" if tty else "") + "rtmusic: " + _summary(stats), file=sys.stderr, flush=True)
+    return exit_code
