@@ -106,6 +106,7 @@ def _guard(init_carry: Callable[[], Any], new_carry, out, fallback_out):
     ok = _tree_all_finite(new_carry) & jnp.all(jnp.isfinite(out))
     fresh = init_carry()
     carry = jax.tree_util.tree_map(lambda n, f: jnp.where(ok, n, f), new_carry, fresh)
+    fallback_out = jnp.where(jnp.isfinite(fallback_out), fallback_out, 0.0)  # a forced non-finite tail
     return carry, jnp.where(ok, out, fallback_out), ~ok
 
 
