@@ -120,8 +120,14 @@ def run(args) -> int:
     from rtmusic.processor import Processor
 
     _validate(args)
-    input_device, output_device = _devices(args)
+    # Model and knobs before devices: every argument error is reported before any device is touched.
     processor = Processor.from_name(args.model, atten_lim_db=args.atten_lim, mix=args.mix)
+    if args.samplerate is not None and args.samplerate != processor.samplerate:
+        raise ParameterError(
+            f"unsupported --samplerate {args.samplerate} Hz: model {processor.model.name!r} runs at "
+            f"{processor.samplerate} Hz; run your device at {processor.samplerate} Hz (or omit --samplerate)"
+        )
+    input_device, output_device = _devices(args)
     settings = LiveSettings(
         input_device=input_device, output_device=output_device, samplerate=args.samplerate,
         blocksize=args.blocksize, input_channel=args.input_channel - 1, record=args.record,
