@@ -148,6 +148,7 @@ class JackServer:
 
     def _launch(self, timeout: float) -> None:
         """Run jackd under `self.name` and wait for its system ports, or raise with its log."""
+        self._remove_log()
         log_fd, self._log_path = tempfile.mkstemp(prefix=f"jackd-{self.name}-", suffix=".log")
         # setpriv (util-linux): SIGTERM jackd if the test process dies, so no server outlives its session.
         watchdog = ["setpriv", "--pdeathsig", "TERM"] if shutil.which("setpriv") else []
@@ -186,9 +187,13 @@ class JackServer:
         )
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """SIGTERM our jackd (by PID), then SIGKILL if it has not exited after `timeout` seconds."""
+        """SIGTERM our jackd (by PID), then SIGKILL if it has not exited after `timeout` seconds.
+
+        Its log file is removed: `log()` is for diagnosing a server that is running or died.
+        """
         if not self.alive:
             self._reap()
+            self._remove_log()
             return
         self._run_before_stop()
         self._signal(signal.SIGTERM)
@@ -197,6 +202,7 @@ class JackServer:
         except subprocess.TimeoutExpired:
             self.kill()
         self._reap()
+        self._remove_log()
 
     def kill(self) -> None:
         """SIGKILL our jackd at once, as a crash would (for tests of clients surviving a dead server)."""
@@ -212,6 +218,11 @@ class JackServer:
         self.stop()
 
     # -------------------------------------------------------------- internals
+
+    def _remove_log(self) -> None:
+        if self._log_path and os.path.exists(self._log_path):
+            os.remove(self._log_path)
+        self._log_path = None
 
     def _run_before_stop(self) -> None:
         for hook in self.before_stop:

@@ -228,7 +228,7 @@ def test_devices_json_on_the_jack_server(jack_server):
     assert set(jack[0]) == {f.name for f in DeviceInfo.__dataclass_fields__.values()}
 
 
-def test_devices_json_with_no_server_is_an_empty_list():
+def test_devices_json_without_a_jack_server_has_no_jack_device():
     env = {**os.environ, "JACK_DEFAULT_SERVER": "rtmusic-test-absent", "JACK_NO_START_SERVER": "1"}
     result = run_cli("devices", "--json", env=env)
     assert result.returncode == 0, result.stderr
