@@ -26,7 +26,7 @@ class DenoiserConfig:
     samplerate: int = 48000
     hop: int = 240  # 5 ms: one LSTM step per hop
     window: int = 480  # 10 ms sqrt-Hann analysis/synthesis window -> 10 ms algorithmic latency
-    hidden: int = 256
+    hidden: int = 128
     layers: int = 2
     level_tau_s: float = 1.0  # time constant of the running per-bin level used to normalise features
     gain_bias_init: float = 3.0  # sigmoid(3) = 0.95: an untrained net starts close to pass-through
@@ -62,7 +62,7 @@ class MaskNet(nn.Module):
     """
 
     bins: int
-    hidden: int = 256
+    hidden: int = 128
     layers: int = 2
     gain_bias_init: float = 3.0
 

@@ -1,0 +1,41 @@
+"""Hyper-parameters of denoiser training. `get_config("default")` built the shipped weights."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from rtmusic.models import DenoiserConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: DenoiserConfig = field(default_factory=DenoiserConfig)
+    batch_size: int = 16
+    segment_seconds: float = 2.0
+    steps: int = 30_000
+    learning_rate: float = 1e-3
+    warmup_steps: int = 200
+    weight_decay: float = 1e-5
+    grad_clip: float = 1.0
+    snr_loss_weight: float = 0.05  # weight of the time-domain SNR term next to the spectral loss
+    eval_every: int = 500
+    checkpoint_every: int = 100
+    val_clips: int = 48
+    val_seconds: float = 4.0
+    seed: int = 0
+    log_every: int = 10
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["model"] = self.model.to_dict()
+        return data
+
+
+def get_config(name: str = "default") -> TrainConfig:
+    if name == "default":
+        return TrainConfig()
+    if name == "tiny":  # seconds on a CPU: proves the whole loop (data, grads, eval, checkpoint, resume)
+        return replace(TrainConfig(), model=DenoiserConfig(hidden=16), batch_size=2, segment_seconds=0.25,
+                       steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2, val_clips=2, val_seconds=0.25,
+                       log_every=1)
+    raise ValueError(f"unknown config {name!r}; choose 'default' or 'tiny'")
