@@ -1,0 +1,162 @@
+"""rtmusic.step: the pure step contract, its knobs, its scan, and its guard against non-finite state."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rtmusic.errors import ParameterError
+from rtmusic.models import DenoiserConfig, init_mask_net
+from rtmusic.processor import Processor
+from rtmusic.step import bypass_model, denoiser_model, frames_of, make_knobs, scan_hops
+
+SMALL = DenoiserConfig(hop=64, window=128, hidden=16, layers=1)  # same code path, fast to compile
+
+
+def _signal(n_hops: int, hop: int, seed: int = 0, scale: float = 0.1) -> np.ndarray:
+    return (scale * np.random.default_rng(seed).standard_normal(n_hops * hop)).astype(np.float32)
+
+
+def _tree_finite(tree) -> bool:
+    return all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+@pytest.fixture(scope="module")
+def small():
+    return denoiser_model(SMALL, init_mask_net(SMALL, seed=3), name="small")
+
+
+@pytest.fixture(scope="module")
+def small_step(small):
+    return jax.jit(small.step)
+
+
+@pytest.fixture(scope="module")
+def small_scan(small):
+    return jax.jit(lambda params, carry, hops: scan_hops(small.step, params, carry, hops))
+
+
+def _closing_weights(weights, bias: float = -20.0):
+    """The same net with its gain head biased shut: gains ~ sigmoid(-20), i.e. about -170 dB."""
+    closed = jax.tree_util.tree_map(lambda a: a, weights)
+    closed["gain"]["bias"] = jnp.full_like(weights["gain"]["bias"], bias)
+    return closed
+
+
+def test_bypass_is_a_bit_exact_delay():
+    model = bypass_model()
+    assert model.delay == model.window - model.hop == 240
+    x = _signal(50, model.hop, seed=1)
+    carry, (out, aux) = jax.jit(lambda c, h: scan_hops(model.step, model.params(), c, h))(
+        model.init_carry(), jnp.asarray(x.reshape(-1, model.hop)))
+    expected = np.concatenate([np.zeros(model.delay, np.float32), x])[: x.size]
+    assert np.array_equal(np.asarray(out).reshape(-1), expected)
+    assert not bool(np.any(aux.nonfinite_reset)) and aux.values.shape == (50, 0)
+    assert np.array_equal(np.asarray(carry.line), x[-model.delay:])
+
+
+def test_denoiser_with_full_dry_mix_is_the_delayed_input(small, small_scan):
+    x = _signal(60, SMALL.hop, seed=2)
+    params = small.params(make_knobs(mix=1.0))
+    _, (out, _) = small_scan(params, small.init_carry(), jnp.asarray(x.reshape(-1, SMALL.hop)))
+    expected = np.concatenate([np.zeros(small.delay, np.float32), x])[: x.size]
+    np.testing.assert_allclose(np.asarray(out).reshape(-1), expected, atol=1e-6, rtol=0)
+
+
+def test_denoiser_without_dry_mix_differs_from_the_input(small, small_scan):
+    """Guards the test above: with a closed gain head the wet path really is not the dry input."""
+    x = _signal(60, SMALL.hop, seed=2)
+    params = {"net": _closing_weights(small.weights), "knobs": make_knobs(mix=0.0)}
+    _, (out, _) = small_scan(params, small.init_carry(), jnp.asarray(x.reshape(-1, SMALL.hop)))
+    assert np.max(np.abs(np.asarray(out))) < 1e-3 * np.max(np.abs(x))
+
+
+@pytest.mark.parametrize("lim_db", [6.0, 12.0, 30.0])
+def test_attenuation_limit_is_a_floor_on_the_gain(small, small_scan, lim_db):
+    noise = jnp.asarray(_signal(80, SMALL.hop, seed=4).reshape(-1, SMALL.hop))
+    closed = _closing_weights(small.weights)
+    _, (_, free) = small_scan({"net": closed, "knobs": make_knobs()}, small.init_carry(), noise)
+    assert float(np.max(free.values[1:])) < -100.0  # unlimited: the closed head attenuates enormously
+    _, (_, limited) = small_scan({"net": closed, "knobs": make_knobs(atten_lim_db=lim_db)}, small.init_carry(), noise)
+    gain_db = np.asarray(limited.values)[1:, 0]  # hop 0 sees only half a frame of signal
+    assert np.all(gain_db >= -lim_db - 0.01)
+    np.testing.assert_allclose(gain_db, -lim_db, atol=0.05)  # every bin sits on the floor
+
+
+def test_knobs_reject_bad_values():
+    with pytest.raises(ParameterError, match="--atten-lim"):
+        make_knobs(atten_lim_db=-1.0)
+    with pytest.raises(ParameterError, match="--mix"):
+        make_knobs(mix=1.5)
+    assert float(make_knobs(atten_lim_db=20.0).min_gain) == pytest.approx(0.1)
+    assert float(make_knobs().min_gain) == 0.0
+
+
+def test_scan_equals_repeated_step_calls(small, small_step, small_scan):
+    x = _signal(40, SMALL.hop, seed=5, scale=0.3)
+    hops = jnp.asarray(x.reshape(-1, SMALL.hop))
+    params = small.params(make_knobs(atten_lim_db=20.0, mix=0.1))
+    carry_scan, (out_scan, aux_scan) = small_scan(params, small.init_carry(), hops)
+    carry, outs, auxes = small.init_carry(), [], []
+    for h in hops:
+        carry, (out, aux) = small_step(params, carry, h)
+        outs.append(np.asarray(out))
+        auxes.append(np.asarray(aux.values))
+    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(np.stack(auxes), aux_scan.values, atol=1e-3, rtol=0)
+    for a, b in zip(jax.tree_util.tree_leaves(carry), jax.tree_util.tree_leaves(carry_scan)):
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e30])
+def test_nonfinite_or_huge_input_never_poisons_output_or_carry(small, small_step, bad):
+    params = small.params()
+    carry = small.init_carry()
+    x = _signal(12, SMALL.hop, seed=6).reshape(-1, SMALL.hop)
+    x[3, 5] = bad  # one bad sample
+    x[6, :] = bad  # a whole bad hop
+    for h in x:
+        carry, (out, aux) = small_step(params, carry, jnp.asarray(h))
+        assert bool(jnp.all(jnp.isfinite(out))) and _tree_finite(carry)
+        assert np.all(np.isfinite(np.asarray(aux.values)))
+        assert np.max(np.abs(np.asarray(out))) <= 16.0  # input clipped to +-8 before analysis
+
+
+@pytest.mark.parametrize("field", ["frame_tail", "ola_tail", "level_db", "lstm"])
+def test_nonfinite_carry_is_reset_and_flagged(small, small_step, field):
+    params = small.params()
+    carry = small.init_carry()
+    for h in _signal(4, SMALL.hop, seed=7).reshape(-1, SMALL.hop):
+        carry, _ = small_step(params, carry, jnp.asarray(h))
+    poisoned = carry._replace(**{field: jax.tree_util.tree_map(lambda a: a + jnp.nan, getattr(carry, field))})
+    hop = jnp.asarray(_signal(1, SMALL.hop, seed=8))
+    new_carry, (out, aux) = small_step(params, poisoned, hop)
+    assert bool(aux.nonfinite_reset)
+    assert bool(jnp.all(jnp.isfinite(out)))
+    for got, fresh in zip(jax.tree_util.tree_leaves(new_carry), jax.tree_util.tree_leaves(small.init_carry())):
+        assert np.array_equal(np.asarray(got), np.asarray(fresh))
+    _, (_, aux_next) = small_step(params, new_carry, hop)  # and the next hop runs normally again
+    assert not bool(aux_next.nonfinite_reset)
+
+
+def test_knobs_change_output_without_recompiling(small):
+    proc = Processor(denoiser_model(SMALL, _closing_weights(small.weights, bias=-2.0), name="small"))
+    hop = _signal(1, SMALL.hop, seed=9, scale=0.5)
+    outputs = []
+    for lim, mix in [(None, 0.0), (3.0, 0.0), (None, 0.7), (10.0, 1.0)]:
+        proc.set_knobs(atten_lim_db=lim, mix=mix)
+        proc.reset()
+        proc.process_hop(hop)
+        outputs.append(proc.process_hop(hop).out)
+    assert proc._step._cache_size() == 1
+    for i in range(len(outputs)):
+        for j in range(i + 1, len(outputs)):
+            assert np.max(np.abs(outputs[i] - outputs[j])) > 1e-4, (i, j)
+
+
+def test_frames_of_pads_enough_for_the_delay():
+    hops, n = frames_of(np.ones(1000, np.float32), hop=240, delay=240)
+    assert n == 1000 and hops.shape == (6, 240)  # 1000 + 240 samples need ceil(1240 / 240) = 6 hops
+    assert hops.reshape(-1)[:1000].sum() == 1000 and hops.reshape(-1)[1000:].sum() == 0
