@@ -1,0 +1,201 @@
+"""The training-data recipe: real FluidSynth / espeak-ng renders of tiny items, a --quick build, the mixer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from train import datapaths, noises, render_music, render_speech
+from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
+
+needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None or not render_music.SOUNDFONT.exists(),
+                                      reason="fluidsynth and fluid-soundfont-gm are not installed")
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rms_db(x: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20)
+
+
+# --------------------------------------------------------------------------- music
+
+
+def test_program_label_follows_the_gm_families():
+    assert render_music.program_label(0) == LABEL_NAMES.index("piano")
+    assert render_music.program_label(8) == LABEL_NAMES.index("mallets")
+    assert render_music.program_label(52) == LABEL_NAMES.index("voice")
+    assert render_music.program_label(54) == LABEL_NAMES.index("voice")
+    assert render_music.program_label(55) is None  # GM 56, orchestra hit
+    assert render_music.program_label(56) == LABEL_NAMES.index("brass")
+    assert render_music.program_label(103) == LABEL_NAMES.index("synth")
+    assert all(render_music.program_label(p) is None for p in range(104, 128))
+    with pytest.raises(ValueError):
+        render_music.program_label(128)
+
+
+@needs_fluidsynth
+def test_hand_made_tracks_render_with_matching_labels():
+    notes = lambda pitch, start, end: np.array([[start, end, pitch, 100.0]])  # noqa: E731
+    tracks = [render_music.Track(0, 0, notes(60, 0.1, 1.0)),  # piano, 0.1-1.0 s
+              render_music.Track(1, 33, notes(40, 1.5, 2.0)),  # bass, 1.5-2.0 s
+              render_music.Track(render_music.DRUM_CHANNEL, 0, notes(36, 0.5, 0.6), ring=np.array([0.3]))]
+    audio, labels, _ = render_music.render_tracks(np.random.default_rng(0), tracks, 2.0)
+    assert audio.dtype == np.float32 and len(audio) % SAMPLES_PER_FRAME == 0
+    assert labels.shape == (len(audio) // SAMPLES_PER_FRAME, 12) and labels.dtype == np.uint8
+    piano, bass, drums = (labels[:, LABEL_NAMES.index(n)] for n in ("piano", "bass", "drums"))
+    assert piano[10:100].all() and not piano[:10].any() and piano[100:110].all() and not piano[111:].any()
+    assert bass[150:210].all() and not bass[:150].any()
+    assert drums[50:90].all() and not drums[91:].any()
+    assert labels.sum(axis=0)[[i for i in range(12) if i not in (0, 4, 11)]].sum() == 0
+    frames = audio[: len(labels) * SAMPLES_PER_FRAME].reshape(len(labels), -1)
+    loud = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-20)
+    assert loud[20:90].mean() > loud[130:145].mean() + 20  # sound where the piano label is on, quiet in the gap
+
+
+@needs_fluidsynth
+def test_corpus_piece_renders_48k_audio_and_labels_of_its_programs():
+    piece = next(p for p in render_music.list_pieces() if p.piece_id == "bach/bwv66.6.mxl")
+    clip = render_music.render_piece_clip(piece, seed=3, max_seconds=4.0)
+    assert 3.0 < len(clip.audio) / SAMPLE_RATE < 8.0
+    assert np.isfinite(clip.audio).all() and rms_db(clip.audio) > -60
+    expected = {render_music.program_label(p) for p in clip.meta["programs"]} - {None}
+    if clip.meta["drums"]:
+        expected.add(render_music.DRUM_LABEL)
+    assert set(np.flatnonzero(clip.labels.any(axis=0))) == expected
+
+
+# --------------------------------------------------------------------------- speech
+
+
+@needs_espeak
+def test_espeak_phrase_renders_at_48k():
+    audio = render_speech.speak("Music should survive the denoiser.", render_speech.Voice("en-US", "f3"))
+    assert audio.dtype == np.float32 and len(audio) > SAMPLE_RATE // 2
+    assert np.isfinite(audio).all() and rms_db(audio) > -40
+
+
+@needs_espeak
+def test_speech_clip_voices_respect_the_split():
+    clip = render_speech.render_speech_clip(seed=5, split="val", n_sentences=1)
+    assert len(clip.audio) % SAMPLES_PER_FRAME == 0 and rms_db(clip.audio) > -40
+    voice = render_speech.Voice(clip.meta["language"], clip.meta["variant"])
+    assert voice.split == "val"
+    languages, variants = render_speech.voices_for_split("train")
+    assert not set(languages) & set(render_speech.VAL_LANGUAGES)
+    assert not set(variants) & set(render_speech.VAL_VARIANTS)
+
+
+# --------------------------------------------------------------------------- noise
+
+
+@pytest.fixture(scope="module")
+def speech_pool():
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(SAMPLE_RATE).astype(np.float32) * np.hanning(SAMPLE_RATE).astype(np.float32)
+            for _ in range(3)]
+
+
+@pytest.mark.parametrize("noise_type", sorted(noises.NOISE_TYPES))
+def test_every_noise_type_is_finite_sized_audible_and_level_controlled(noise_type, speech_pool):
+    n = SAMPLE_RATE + 123
+    for level in (-20.0, -45.0):
+        x = noises.make_noise(np.random.default_rng(1), noise_type, n, rms_db=level, speech=speech_pool)
+        assert x.dtype == np.float32 and x.shape == (n,)
+        assert np.isfinite(x).all()
+        assert abs(rms_db(x) - level) < 0.1
+
+
+def test_babble_without_speech_says_what_to_pass():
+    with pytest.raises(ValueError, match="speech="):
+        noises.make_noise(np.random.default_rng(0), "babble", 1000)
+
+
+def test_vary_level_moves_the_level_but_stays_finite():
+    x = noises.make_noise(np.random.default_rng(0), "white", 10 * SAMPLE_RATE)
+    y = noises.vary_level(np.random.default_rng(2), x)
+    seconds = [rms_db(s) for s in y.reshape(10, -1)]
+    assert np.isfinite(y).all() and max(seconds) - min(seconds) > 1.0
+
+
+# --------------------------------------------------------------------------- quick build and mixer
+
+
+@pytest.fixture(scope="module")
+def quick_data(tmp_path_factory):
+    if shutil.which("fluidsynth") is None or shutil.which("espeak-ng") is None:
+        pytest.skip("fluidsynth and espeak-ng are needed to build data")
+    out = tmp_path_factory.mktemp("data")
+    proc = subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def test_quick_build_packs_every_split_and_kind(quick_data):
+    for split in datapaths.SPLITS:
+        for kind in datapaths.KINDS:
+            index = json.loads(datapaths.index_path(quick_data, split, kind).read_text())
+            audio = np.load(datapaths.audio_path(quick_data, split, kind), mmap_mode="r")
+            assert audio.dtype == np.int16 and len(audio) == index["total_samples"] > 0
+            for clip in index["clips"]:
+                assert clip["offset"] % SAMPLES_PER_FRAME == 0 and clip["frame_offset"] * SAMPLES_PER_FRAME == clip["offset"]
+                assert np.abs(audio[clip["offset"]: clip["offset"] + clip["length"]]).max() > 1000
+        labels = np.load(datapaths.labels_path(quick_data, split))
+        assert labels.shape == (index_total_frames(quick_data, split), 12)
+    speech_voices = {c["voice"] for s in datapaths.SPLITS
+                     for c in json.loads(datapaths.index_path(quick_data, s, "speech").read_text())["clips"]}
+    assert speech_voices
+
+
+def index_total_frames(root: Path, split: str) -> int:
+    return json.loads(datapaths.index_path(root, split, "music").read_text())["total_samples"] // SAMPLES_PER_FRAME
+
+
+def test_quick_build_is_idempotent(quick_data):
+    before = datapaths.audio_path(quick_data, "train", "music").stat().st_mtime_ns
+    proc = subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--out", str(quick_data)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert datapaths.audio_path(quick_data, "train", "music").stat().st_mtime_ns == before
+
+
+def test_mixer_hits_the_asked_snr_and_keeps_clean_only_and_noise_only_right(quick_data):
+    from train.mixer import KIND_NOISE_ONLY, MixtureSampler
+
+    sampler = MixtureSampler(quick_data, "train", segment_seconds=0.5, batch_size=400, seed=0, with_labels=True)
+    batch = sampler.next_batch()
+    noisy, clean, kind, snr = batch["noisy"], batch["clean"], batch["kind"], batch["snr_db"]
+    assert noisy.shape == clean.shape == (400, SAMPLE_RATE // 2) and noisy.dtype == np.float32
+    assert batch["labels"].shape == (400, 50, 12)
+    assert np.abs(noisy).max() <= 1.0 and np.abs(clean).max() <= 1.0
+    mixed = np.isfinite(snr)
+    measured = [10 * np.log10(np.mean(clean[i].astype(np.float64) ** 2) / np.mean((noisy[i] - clean[i]).astype(np.float64) ** 2))
+                for i in np.flatnonzero(mixed)]
+    assert np.max(np.abs(np.array(measured) - snr[mixed])) < 0.5
+    assert (snr[mixed] >= -5).all() and (snr[mixed] <= 20).all()
+    clean_only = snr == np.inf
+    noise_only = snr == -np.inf
+    assert 15 <= clean_only.sum() <= 70 and 5 <= noise_only.sum() <= 40
+    assert all(np.array_equal(noisy[i], clean[i]) for i in np.flatnonzero(clean_only))
+    assert (kind[noise_only] == KIND_NOISE_ONLY).all() and not clean[noise_only].any()
+    assert (np.abs(noisy[noise_only]).max(axis=1) > 0).all()
+    assert not batch["labels"][kind == 1].any()  # speech carries no instrument labels
+
+
+def test_validation_set_is_deterministic_and_covers_music_at_15_db(quick_data):
+    from train.mixer import KIND_MUSIC, make_validation_set
+
+    first = make_validation_set(quick_data, n_clips=21, seconds=1.0, seed=4)
+    assert datapaths.val_set_path(quick_data).exists()
+    datapaths.val_set_path(quick_data).unlink()
+    again = make_validation_set(quick_data, n_clips=21, seconds=1.0, seed=4)
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+    assert ((first["kind"] == KIND_MUSIC) & (first["snr_db"] == 15)).any()
+    assert set(np.unique(first["kind"])) == {0, 1, 2}

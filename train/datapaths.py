@@ -1,0 +1,76 @@
+"""Where the rendered training data lives and how its files are laid out.
+
+Everything rendered sits outside git, in ``$RTMUSIC_DATA`` (default ``~/.cache/rtmusic/data``).
+This module is the single place that knows the layout, so the builder that writes the files and
+the mixer that reads them cannot drift apart.
+
+Layout of a data directory::
+
+    clips/<split>/<kind>/<name>.npy         one rendered clip, int16 mono 48 kHz (build scratch)
+    clips/<split>/music/<name>.labels.npy   its label activity, uint8 [frames, 12] at 100 frames/s
+    clips/<split>/<kind>/<name>.json        what the clip is (source, programs, voice, noise type)
+    <split>_<kind>.npy                      all clips of a split and kind, concatenated, int16
+    <split>_<kind>.json                     index: per clip name, offset, length, source, ...
+    <split>_music_labels.npy                labels aligned with <split>_music.npy, uint8 [frames, 12]
+    val_set.npz                             the fixed validation mixtures (made by the mixer)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SAMPLE_RATE = 48_000
+"""Every stored clip is mono at this rate."""
+
+FRAME_RATE = 100
+"""Label frames per second (10 ms)."""
+
+SAMPLES_PER_FRAME = SAMPLE_RATE // FRAME_RATE
+"""Clips are zero-padded to a multiple of this, so sample offset = frame offset * 480."""
+
+SPLITS = ("train", "val")
+KINDS = ("music", "speech", "noise")
+
+LABEL_NAMES = (
+    "piano", "mallets", "organ", "guitar", "bass", "strings",
+    "voice", "brass", "reed", "pipe", "synth", "drums",
+)
+"""Instrument label columns, in the order of the last axis of every label matrix."""
+
+ENV_VAR = "RTMUSIC_DATA"
+
+
+def data_dir(override: str | os.PathLike | None = None) -> Path:
+    """The data directory: ``override`` if given, else ``$RTMUSIC_DATA``, else the user cache."""
+    if override is not None:
+        return Path(override).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "rtmusic" / "data"
+
+
+def clip_dir(root: Path, split: str, kind: str) -> Path:
+    """Scratch folder holding one file per rendered clip of ``split``/``kind``."""
+    return Path(root) / "clips" / split / kind
+
+
+def audio_path(root: Path, split: str, kind: str) -> Path:
+    """Concatenated int16 audio of every clip of ``split``/``kind`` (memory-mappable .npy)."""
+    return Path(root) / f"{split}_{kind}.npy"
+
+
+def index_path(root: Path, split: str, kind: str) -> Path:
+    """JSON index describing where each clip sits inside :func:`audio_path`."""
+    return Path(root) / f"{split}_{kind}.json"
+
+
+def labels_path(root: Path, split: str) -> Path:
+    """Concatenated uint8 music label activity [frames, 12], aligned with the music audio."""
+    return Path(root) / f"{split}_music_labels.npy"
+
+
+def val_set_path(root: Path) -> Path:
+    """The fixed, deterministic validation mixtures."""
+    return Path(root) / "val_set.npz"
