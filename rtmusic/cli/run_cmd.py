@@ -12,6 +12,8 @@ import time
 from rtmusic.errors import ParameterError, StreamAborted
 
 EXIT_ABORTED = 3
+# One XLA thread per hop: the worker's real-time priority then covers the whole computation.
+LIVE_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 STATUS_PERIOD_S = 0.25
 
 EPILOG = """examples:
@@ -41,6 +43,8 @@ def add_parser(sub) -> None:
     p.add_argument("--samplerate", type=int, metavar="HZ", help="stream rate (must be the model's rate, 48000)")
     p.add_argument("--blocksize", type=int, default=0, metavar="FRAMES",
                    help="host block size; 0 lets the audio server choose and adds no buffering (default: 0)")
+    p.add_argument("--safety-ms", type=float, default=1.0, metavar="MS",
+                   help="extra pre-fill that absorbs compute jitter; raise it if deadline misses show (default: %(default)s)")
     p.add_argument("--latency-budget", type=float, default=50.0, metavar="MS",
                    help="refuse to start if the total latency exceeds this (default: %(default)s ms)")
     p.add_argument("--input-channel", type=int, default=1, metavar="N", help="input channel to process (1-based)")
@@ -69,6 +73,8 @@ def _validate(args) -> None:
         raise ParameterError(f"--duration must be positive, got {args.duration:g}")
     if args.blocksize < 0:
         raise ParameterError(f"--blocksize must be 0 (host decides) or a positive frame count, got {args.blocksize}")
+    if not 0 <= args.safety_ms <= 100:
+        raise ParameterError(f"--safety-ms must be between 0 and 100 ms, got {args.safety_ms:g}")
     if args.input_channel < 1:
         raise ParameterError(f"--input-channel counts from 1, got {args.input_channel}")
 
@@ -116,6 +122,8 @@ def _summary(stats) -> str:
 
 
 def run(args) -> int:
+    if "jax" not in sys.modules and "XLA_FLAGS" not in os.environ:  # must precede the first JAX import
+        os.environ["XLA_FLAGS"] = LIVE_XLA_FLAGS
     from rtmusic.engine.live import LiveSettings, LiveStream
     from rtmusic.processor import Processor
 
@@ -132,6 +140,7 @@ def run(args) -> int:
         input_device=input_device, output_device=output_device, samplerate=args.samplerate,
         blocksize=args.blocksize, input_channel=args.input_channel - 1, record=args.record,
         record_input=args.record_input, latency_budget_ms=args.latency_budget, stall=args.inject_stall,
+        safety_margin_s=args.safety_ms / 1000.0,
     )
     print(f"rtmusic: compiling model {processor.model.name!r} ...", file=sys.stderr, flush=True)
     live = LiveStream(processor, settings)

@@ -14,6 +14,7 @@ Either way output[m] depends on input[m - TOTAL_DELAY]: a late hop never shifts 
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 import numba
@@ -149,6 +150,21 @@ def _pointer_intrinsic(element_type):
     return as_pointer
 
 
+@intrinsic
+def _void_ptr(typingctx, address):
+    sig = types.voidptr(types.intp)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+
+    return sig, codegen
+
+
+_clock_gettime = ctypes.CDLL(None, use_errno=False).clock_gettime
+_clock_gettime.argtypes = [ctypes.c_int, ctypes.c_void_p]
+_clock_gettime.restype = ctypes.c_int
+_CLOCK_MONOTONIC = 1
+
 _i64_ptr = _pointer_intrinsic(types.int64)
 _f32_ptr = _pointer_intrinsic(types.float32)
 _f64_ptr = _pointer_intrinsic(types.float64)
@@ -158,12 +174,15 @@ _f64_ptr = _pointer_intrinsic(types.float64)
 # Pointers are taken as integers (same ABI on 64-bit) so NULL input can be tested.
 _SIGNATURE = types.int32(types.intp, types.intp, types.uint64, types.intp, types.uint64, types.intp)
 N_ADDRESSES = 8
-_CAPACITY = 3  # the user data also carries capacities after the addresses: see `callback_userdata`
+META_SIZE = 17  # addresses, channel counts, capacities, rate, clock scratch: see `callback_userdata`
 
 
-@numba.cfunc(_SIGNATURE, nopython=True, cache=True)
+@numba.cfunc(_SIGNATURE, nopython=True)  # not cacheable: it calls clock_gettime through ctypes
 def c_callback(input_ptr, output_ptr, frame_count, time_info, status_flags, user_data):  # RT-SAFE
-    meta = numba.carray(_i64_ptr(user_data), 16)
+    meta = numba.carray(_i64_ptr(user_data), META_SIZE)
+    clock = numba.carray(_i64_ptr(meta[16]), 2)
+    _clock_gettime(_CLOCK_MONOTONIC, _void_ptr(meta[16]))
+    entered_ns = clock[0] * 1_000_000_000 + clock[1]
     ctl = numba.carray(_i64_ptr(meta[0]), S.N_CTL)
     in_channels = meta[8]
     out_channels = meta[9]
@@ -182,17 +201,18 @@ def c_callback(input_ptr, output_ptr, frame_count, time_info, status_flags, user
         inp = numba.carray(_f32_ptr(input_ptr), (frames, in_channels))
     else:
         inp = numba.carray(_f32_ptr(output_ptr), (frames, out_channels))  # unread placeholder
-    now = 0.0
-    if time_info != 0:
-        now = numba.carray(_f64_ptr(time_info), 3)[1]  # currentTime
-    process_block(inp, has_input, out, frames, np.int64(status_flags), now, ctl, in_buf, out_buf, stamps,
-                  rec_buf, recin_buf, levels, times, samplerate)
+    process_block(inp, has_input, out, frames, np.int64(status_flags), entered_ns * 1e-9, ctl, in_buf, out_buf,
+                  stamps, rec_buf, recin_buf, levels, times, samplerate)
+    _clock_gettime(_CLOCK_MONOTONIC, _void_ptr(meta[16]))
+    spent = clock[0] * 1_000_000_000 + clock[1] - entered_ns
+    if spent > ctl[S.CALLBACK_MAX_NS]:
+        ctl[S.CALLBACK_MAX_NS] = spent
     return 0  # paContinue
 
 
 def callback_userdata(state: S.EngineState, in_channels: int, out_channels: int, samplerate: int) -> np.ndarray:
     """The int64 block the C callback receives as userData: addresses, channel counts, capacities."""
-    meta = np.zeros(16, np.int64)
+    meta = np.zeros(META_SIZE, np.int64)
     meta[:N_ADDRESSES] = state.addresses
     meta[8] = in_channels
     meta[9] = out_channels
@@ -202,6 +222,7 @@ def callback_userdata(state: S.EngineState, in_channels: int, out_channels: int,
     meta[13] = state.rec_buf.shape[0]
     meta[14] = state.times.shape[0]
     meta[15] = samplerate
+    meta[16] = state.clock_scratch.ctypes.data
     return meta
 
 

@@ -49,6 +49,7 @@ NSLOTS = 27
 IN_CHANNEL = 28
 RECORD = 29
 RECORD_INPUT = 30
+CALLBACK_MAX_NS = 31  # callback: longest time spent inside the compiled callback (ns)
 N_CTL = 32
 
 # PortAudio status flags
@@ -71,7 +72,8 @@ class EngineState:
     rec_buf: np.ndarray  # [rec_capacity] float32 processed output for --record
     recin_buf: np.ndarray  # [rec_capacity] float32 raw input for --record-input
     levels: np.ndarray  # [2] float32 decaying peak of input and output, for meters
-    times: np.ndarray  # [TIMES_CAPACITY] float64 PortAudio currentTime of each callback
+    times: np.ndarray  # [TIMES_CAPACITY] float64 CLOCK_MONOTONIC seconds at each callback's entry
+    clock_scratch: np.ndarray  # [2] int64 struct timespec the C callback reads the clock into
     addresses: np.ndarray = field(default=None)  # [8] int64 buffer addresses for the C callback
 
     @classmethod
@@ -101,6 +103,7 @@ class EngineState:
             recin_buf=np.zeros(rec_capacity, np.float32),
             levels=np.zeros(2, np.float32),
             times=np.zeros(TIMES_CAPACITY, np.float64),
+            clock_scratch=np.zeros(2, np.int64),
         )
         state.addresses = np.array(
             [a.ctypes.data for a in (state.ctl, state.in_buf, state.out_buf, state.stamps, state.rec_buf,
@@ -131,4 +134,14 @@ class EngineState:
             "hops": int(c[HOPS_DONE]),
             "nonfinite_resets": int(c[NONFINITE_RESETS]),
             "recording_dropped": int(c[REC_DROPPED]),
+            "callback_max_us": round(int(c[CALLBACK_MAX_NS]) / 1000.0, 1),
         }
+
+    def callback_times(self) -> np.ndarray:
+        """CLOCK_MONOTONIC entry times of the most recent callbacks (oldest first), seconds."""
+        n = int(self.ctl[TIMES_W])
+        cap = self.times.shape[0]
+        if n <= cap:
+            return self.times[:n].copy()
+        start = n % cap
+        return np.concatenate([self.times[start:], self.times[:start]])

@@ -7,6 +7,7 @@ callback plays the delay-aligned dry input) and never a stall of the audio threa
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -19,6 +20,16 @@ from rtmusic.processor import Processor
 
 COMPUTE_LOG = 1 << 16  # per-hop compute times kept (about 5 minutes at 5 ms hops)
 CATCH_UP_SECONDS = 0.25  # a backlog beyond this is skipped rather than processed late
+WORKER_RT_PRIORITY = 1  # SCHED_FIFO: above every normal process, below the audio server's threads
+
+
+def request_realtime_priority(priority: int = WORKER_RT_PRIORITY) -> bool:
+    """Ask Linux to run the *calling thread* with SCHED_FIFO; False where not permitted (no rtprio)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        return True
+    except (AttributeError, PermissionError, OSError):
+        return False
 
 
 @numba.njit(cache=True, nogil=True)
@@ -46,6 +57,11 @@ class Worker(threading.Thread):
         self._stop_event = threading.Event()
         self._stall = stall  # (at_seconds, duration_seconds): test hook, provokes deadline misses
         self._catch_up = int(CATCH_UP_SECONDS * processor.samplerate)
+        # after a skip, hops run but not published until the step's memories (analysis tail, delay line,
+        # overlap-add tail: window - hop samples) hold the input just before the next published hop
+        self._prime_hops = -(-(processor.model.window - processor.hop) // processor.hop)
+        self._priming = 0
+        self.realtime = False  # whether the OS granted real-time scheduling to this thread
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop_event.set()
@@ -57,6 +73,7 @@ class Worker(threading.Thread):
         return self.compute_us[: min(done, COMPUTE_LOG)].copy()
 
     def run(self) -> None:
+        self.realtime = request_realtime_priority()
         try:
             self._loop()
         except BaseException as exc:  # noqa: BLE001 - kept for the main thread to re-raise
@@ -70,9 +87,10 @@ class Worker(threading.Thread):
             read = int(ctl[S.IN_R])
             backlog = int(ctl[S.IN_W]) - read
             if backlog > self._catch_up:
-                skip = (backlog // hop - 1) * hop
-                ctl[S.SKIPPED_HOPS] += skip // hop
+                skip = (backlog // hop - 1 - self._prime_hops) * hop
+                ctl[S.SKIPPED_HOPS] += skip // hop + self._prime_hops
                 ctl[S.IN_R] = read + skip
+                self._priming = self._prime_hops
                 continue
             if backlog < hop:
                 return done
@@ -82,8 +100,11 @@ class Worker(threading.Thread):
             started = time.perf_counter()
             result = self.processor.process_hop(self._hop_in)
             elapsed = time.perf_counter() - started
-            store_hop(self.state.out_buf, hop_index, result.out)
-            self.state.stamps[hop_index % self.state.stamps.shape[0]] = hop_index  # publish
+            if self._priming:  # its output follows stale memories: leave the callback's dry path
+                self._priming -= 1
+            else:
+                store_hop(self.state.out_buf, hop_index, result.out)
+                self.state.stamps[hop_index % self.state.stamps.shape[0]] = hop_index  # publish
             n = int(ctl[S.HOPS_DONE])
             self.compute_us[n % COMPUTE_LOG] = elapsed * 1e6
             if result.aux.size:
