@@ -175,9 +175,9 @@ def test_long_stall_skips_hops_and_keeps_the_delay(bypass, signal):
     assert c["skipped_hops"] > 0 and c["deadline_misses"] > c["skipped_hops"]
     total_delay = int(state.ctl[S.TOTAL_DELAY])
     dry = np.concatenate([np.zeros(total_delay, np.float32), signal])
-    wrong = np.flatnonzero(out != dry)
-    # bypass == dry on the same timeline, except the first processed hop after the skip (stale delay line)
-    assert wrong.size <= HOP and (wrong.size == 0 or wrong[-1] - wrong[0] < HOP)
+    # bypass == dry on the same timeline, before, during and after the skip: the worker does not publish
+    # the hops that run on stale memories (delay line) right after it skipped ahead
+    assert np.array_equal(out, dry)
 
 
 # ---- rings and counters ---------------------------------------------------------------------------------

@@ -1,0 +1,241 @@
+"""Per-hop compute cost of rtmusic's models and of the whole live engine.
+
+Two figures per model:
+
+- **step**: wall time of one `Processor.process_hop` call (the compiled JAX step plus the device-to-host
+  copy of its output), exactly what the live worker pays per hop. Timed hop by hop after a warm-up;
+  p50 / p99 / max in microseconds, real-time factor = p50 / hop duration, and p99 as a % of the hop.
+- **engine**: wall time of `emulate_stream` per hop with fixed host blocks (default 128 frames): the
+  Numba callback body (input sanitising, ring writes, output selection, counters) + the worker's ring
+  reads, step and slot writes, all on one thread. Mean per hop, from the best and the median of a few runs.
+
+The machine is recorded with the results (CPU model, cores, load average, library versions): on a shared
+machine other jobs inflate p99 and max far more than p50.
+
+    python -m bench.compute                 # 20000 hops per model, writes bench/results/compute.json
+    python -m bench.compute --quick         # 5000 hops, under 30 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "compute.json"
+MODELS = ("lstm-random", "bypass")
+
+
+def machine_info() -> dict:
+    import jax
+    import numba
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "jax_backend": jax.default_backend(),
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def _percentiles(us: np.ndarray, hop_us: float) -> dict:
+    p50, p99 = np.percentile(us, [50, 99])
+    return {
+        "hops": int(us.size),
+        "mean_us": round(float(us.mean()), 1),
+        "p50_us": round(float(p50), 1),
+        "p99_us": round(float(p99), 1),
+        "max_us": round(float(us.max()), 1),
+        "realtime_factor": round(float(p50) / hop_us, 4),
+        "p99_pct_of_hop": round(100.0 * float(p99) / hop_us, 1),
+    }
+
+
+def _count_params(weights) -> int:
+    import jax
+
+    return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(weights)))
+
+
+def bench_step(processor, hops: int, warmup: int = 100) -> dict:
+    """Time `hops` consecutive `process_hop` calls on varied input (noise bursts and silence)."""
+    rng = np.random.default_rng(0)
+    inputs = (rng.standard_normal((64, processor.hop)) * rng.uniform(0, 0.3, (64, 1))).astype(np.float32)
+    inputs[::8] = 0.0
+    processor.prepare(warmup_hops=warmup)
+    times = np.empty(hops, np.float64)
+    clock = time.perf_counter
+    for i in range(hops):
+        x = inputs[i & 63]
+        started = clock()
+        processor.process_hop(x)
+        times[i] = clock() - started
+    processor.reset()
+    hop_us = 1e6 * processor.hop / processor.samplerate
+    return _percentiles(times * 1e6, hop_us)
+
+
+def bench_engine(processor, hops: int, blocksize: int, runs: int = 3) -> dict:
+    """Whole-engine cost per hop: `emulate_stream` over `hops` hops of noise in `blocksize`-frame blocks."""
+    from rtmusic.engine import state as S
+    from rtmusic.engine.emulate import emulate_stream
+
+    prefill = processor.hop + blocksize + 48
+    signal = (0.1 * np.random.default_rng(1).standard_normal(hops * processor.hop)).astype(np.float32)
+    emulate_stream(processor, signal[: 64 * processor.hop], [blocksize], prefill)  # compile / warm up
+    per_hop = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        _, state = emulate_stream(processor, signal, [blocksize], prefill)
+        elapsed = time.perf_counter() - started
+        per_hop.append(1e6 * elapsed / int(state.ctl[S.HOPS_DONE]))
+        counters = state.counters()
+    hop_us = 1e6 * processor.hop / processor.samplerate
+    best, median = min(per_hop), float(np.median(per_hop))
+    return {
+        "blocksize": blocksize,
+        "hops": counters["hops"],
+        "callbacks": counters["callbacks"],
+        "runs": runs,
+        "best_us_per_hop": round(best, 1),
+        "median_us_per_hop": round(median, 1),
+        "realtime_factor": round(median / hop_us, 4),
+        "deadline_misses": counters["deadline_misses"],
+    }
+
+
+def bench_callback(hop: int, blocksize: int, blocks: int = 5000) -> dict:
+    """The callback body alone (`run_block`, called from Python as the emulation does), per host block.
+
+    No worker runs, so every sample takes the dry path: the callback's most expensive branch. The
+    figure includes the Python-to-Numba call (a few us) that the compiled C callback does not pay.
+    """
+    from rtmusic.engine import state as S
+    from rtmusic.engine.callback import run_block
+
+    state = S.EngineState.create(hop=hop, prefill=hop + blocksize, step_delay=hop, max_block=blocksize)
+    inp = (0.1 * np.random.default_rng(2).standard_normal((blocksize, 1))).astype(np.float32)
+    out = np.zeros((blocksize, 2), np.float32)
+    for _ in range(100):
+        run_block(state, inp, out)
+    times = np.empty(blocks, np.float64)
+    clock = time.perf_counter
+    for i in range(blocks):
+        started = clock()
+        run_block(state, inp, out)
+        times[i] = clock() - started
+    us = times * 1e6
+    p50, p99 = np.percentile(us, [50, 99])
+    return {"blocksize": blocksize, "blocks": blocks, "p50_us": round(float(p50), 2),
+            "p99_us": round(float(p99), 2), "max_us": round(float(us.max()), 1),
+            "p50_pct_of_block": round(100.0 * float(p50) / (1e6 * blocksize / 48000), 3)}
+
+
+def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, blocksize: int = 128,
+            engine_runs: int = 3, progress=None) -> dict:
+    """Run every measurement; returns the JSON-ready results."""
+    from rtmusic.processor import Processor, load_model
+
+    say = progress or (lambda text: None)
+    engine_hops = engine_hops or max(hops // 4, 1000)
+    results = {"machine": machine_info(), "models": {},
+               "settings": {"hops": hops, "engine_hops": engine_hops, "engine_runs": engine_runs, "blocksize": blocksize}}
+    for name in models:
+        say(f"{name}: loading ...")
+        model = load_model(name)
+        processor = Processor(model)
+        say(f"{name}: compiling and timing {hops} hops ...")
+        step = bench_step(processor, hops)
+        say(f"{name}: whole engine, {engine_hops} hops in {blocksize}-frame blocks ...")
+        engine = bench_engine(processor, engine_hops, blocksize, runs=engine_runs)
+        results["models"][name] = {
+            "kind": model.kind,
+            "samplerate": model.samplerate,
+            "hop": model.hop,
+            "hop_us": round(1e6 * model.hop / model.samplerate, 1),
+            "window": model.window,
+            "parameters": _count_params(model.weights),
+            "config": model.config,
+            "step": step,
+            "engine": engine,
+        }
+    say(f"callback body alone, {blocksize}-frame blocks ...")
+    results["callback"] = bench_callback(240, blocksize)
+    results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+def format_table(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        f"{m['cpu']} | {m['cores']} cores ({m['usable_cores']} usable) | load {m['load_average']} -> "
+        f"{m['load_average_after']} | jax {m['jax']} ({m['jax_backend']}), numba {m['numba']}",
+        "",
+        f"{'model':<12}{'params':>9}  {'what':<8}{'hops':>7}{'p50 us':>9}{'p99 us':>9}{'max us':>9}"
+        f"{'RTF(p50)':>10}{'p99 % hop':>11}",
+    ]
+    for name, r in results["models"].items():
+        s, e = r["step"], r["engine"]
+        lines.append(f"{name:<12}{r['parameters']:>9}  {'step':<8}{s['hops']:>7}{s['p50_us']:>9.1f}"
+                     f"{s['p99_us']:>9.1f}{s['max_us']:>9.1f}{s['realtime_factor']:>10.4f}{s['p99_pct_of_hop']:>10.1f}%")
+        lines.append(f"{'':<12}{'':>9}  {'engine':<8}{e['hops']:>7}{e['median_us_per_hop']:>9.1f}"
+                     f"{'':>9}{'':>9}{e['realtime_factor']:>10.4f}{'':>11}"
+                     f"   (mean/hop, {e['blocksize']}-frame blocks, best {e['best_us_per_hop']:.1f} us)")
+    c = results["callback"]
+    lines.append(f"{'callback':<12}{'':>9}  {'body':<8}{c['blocks']:>7}{c['p50_us']:>9.1f}{c['p99_us']:>9.1f}"
+                 f"{c['max_us']:>9.1f}   (per {c['blocksize']}-frame block, dry path, from Python)")
+    hop_us = next(iter(results["models"].values()))["hop_us"] if results["models"] else 0
+    lines.append(f"\nhop = {hop_us:.0f} us; RTF = time / hop duration (below 1 keeps up with real time)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.compute", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n")[-1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="5000 hops per model (under 30 s)")
+    parser.add_argument("--hops", type=int, default=None, help="timed hops per model (default 20000, --quick 5000)")
+    parser.add_argument("--blocksize", type=int, default=128, help="host block size for the engine figure")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), metavar="NAME", help="models to time")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default: %(default)s)")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    hops = args.hops or (5000 if args.quick else 20000)
+    if hops < 1 or args.blocksize < 1:
+        parser.error("--hops and --blocksize must be positive")
+    results = measure(args.models, hops=hops, engine_hops=1000 if args.quick else None, blocksize=args.blocksize,
+                      engine_runs=2 if args.quick else 3,
+                      progress=lambda text: print(f"[{time.perf_counter() - t0:5.1f} s] {text}", file=sys.stderr, flush=True))
+    print(format_table(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
