@@ -8,7 +8,7 @@ equals live output.
 
 from __future__ import annotations
 
-from importlib import resources
+import os
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -18,17 +18,26 @@ import numpy as np
 
 from rtmusic import checkpoint
 from rtmusic.errors import CheckpointError, ParameterError
+from rtmusic.registry import BUILTIN_MODELS, checkpoint_path  # noqa: F401  (re-exported)
 from rtmusic.models import DenoiserConfig, init_mask_net
 from rtmusic.step import Knobs, StreamModel, bypass_model, denoiser_model, frames_of, make_knobs, scan_hops
 
-BUILTIN_MODELS = ("default", "bypass", "lstm-random")
-SHIPPED_DENOISER = "denoiser.rtm"  # inside rtmusic/weights/
 OFFLINE_CHUNK_HOPS = 2000  # 10 s at a 5 ms hop: bounded memory, progress between chunks
 
 
-def shipped_weights_path(filename: str) -> Path | None:
-    path = Path(str(resources.files("rtmusic") / "weights" / filename))
-    return path if path.is_file() else None
+def enable_compilation_cache(directory: str | Path | None = None) -> None:
+    """Keep compiled XLA programs on disk so the second start of a command skips compilation.
+
+    Called by the CLI commands (not on import: a library must not change global JAX settings by itself).
+    """
+    directory = Path(directory or os.environ.get("RTMUSIC_JAX_CACHE", Path.home() / ".cache" / "rtmusic" / "jax"))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # read-only home: run without the cache
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def model_from_checkpoint(path: str | Path, name: str | None = None) -> StreamModel:
@@ -48,18 +57,11 @@ def load_model(name_or_path: str = "default") -> StreamModel:
     if name_or_path == "lstm-random":
         config = DenoiserConfig()
         return denoiser_model(config, init_mask_net(config), name="lstm-random")
-    if name_or_path == "default":
-        shipped = shipped_weights_path(SHIPPED_DENOISER)
-        if shipped is None:
-            model = load_model("lstm-random")
-            return StreamModel(**{**model.__dict__, "name": "default (untrained: random weights)"})
-        return model_from_checkpoint(shipped, name="default")
-    path = Path(name_or_path)
-    if path.suffix == ".rtm" or path.exists() or "/" in name_or_path:
-        return model_from_checkpoint(path)
-    raise CheckpointError(
-        f"no model named {name_or_path!r}; built-in models: {', '.join(BUILTIN_MODELS)}, or give a .rtm file path"
-    )
+    path = checkpoint_path(name_or_path)
+    if name_or_path == "default" and path is None:
+        model = load_model("lstm-random")
+        return StreamModel(**{**model.__dict__, "name": "default (untrained: random weights)"})
+    return model_from_checkpoint(path, name="default" if name_or_path == "default" else None)
 
 
 class HopResult(NamedTuple):
@@ -130,14 +132,15 @@ class Processor:
         self.carry, (out, aux) = self._step(self.params, self.carry, hop)
         return HopResult(np.asarray(out), np.asarray(aux.values), bool(aux.nonfinite_reset))
 
-    def process(self, signal: np.ndarray, progress: Callable[[int, int], None] | None = None,
-                reset: bool = True) -> OfflineResult:
-        """Scan the step over a whole mono signal [n]; the result is delay-compensated to align with it."""
+    def process(self, signal: np.ndarray, progress: Callable[[int, int], None] | None = None) -> OfflineResult:
+        """Scan the step over a whole mono signal [n] from a fresh state; the result is delay-compensated.
+
+        The live state is reset too: offline processing is a new stream, like a new file in a plug-in host.
+        """
         signal = np.asarray(signal, np.float32)
         if signal.ndim != 1:
             raise ParameterError(f"process() takes a mono signal [samples], got shape {signal.shape}")
-        if reset:
-            self.reset()
+        self.reset()
         hops, n = frames_of(signal, self.hop, self.delay_samples)
         outs, auxes, resets = [], [], 0
         n_hops = hops.shape[0]
@@ -147,13 +150,12 @@ class Processor:
             valid = block.shape[0]
             if valid < chunk:  # pad so one compiled scan length serves every chunk
                 block = np.concatenate([block, np.zeros((chunk - valid, self.hop), np.float32)])
-            carry, (out, aux) = self._scan(self.params, self.carry, jnp.asarray(block))
-            if valid == chunk:
-                self.carry = carry
+            self.carry, (out, aux) = self._scan(self.params, self.carry, jnp.asarray(block))
             outs.append(np.asarray(out)[:valid])
             auxes.append(np.asarray(aux.values)[:valid])
             resets += int(np.asarray(aux.nonfinite_reset)[:valid].sum())
             if progress is not None:
                 progress(start + valid, n_hops)
         out = np.concatenate(outs).reshape(-1)[self.delay_samples:self.delay_samples + n]
+        self.reset()  # the carry has seen the end padding: leave a clean state behind
         return OfflineResult(out, np.concatenate(auxes), resets)

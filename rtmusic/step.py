@@ -20,6 +20,7 @@ import numpy as np
 
 from rtmusic import dsp
 from rtmusic.errors import ParameterError
+from rtmusic.registry import validate_knobs
 from rtmusic.models import DenoiserConfig, LstmState, feature_size, mask_net
 
 LEVEL_INIT_DB = -30.0  # starting point of the running per-bin level (about -40 dBFS white noise)
@@ -34,10 +35,7 @@ class Knobs(NamedTuple):
 
 def make_knobs(atten_lim_db: float | None = None, mix: float = 0.0) -> Knobs:
     """Knobs from user units. `atten_lim_db`: at most this much attenuation (None = no limit)."""
-    if atten_lim_db is not None and atten_lim_db < 0:
-        raise ParameterError(f"--atten-lim must be >= 0 dB, got {atten_lim_db}")
-    if not 0.0 <= mix <= 1.0:
-        raise ParameterError(f"--mix must be between 0 (processed) and 1 (dry), got {mix}")
+    validate_knobs(atten_lim_db, mix)
     min_gain = 0.0 if atten_lim_db is None else 10.0 ** (-atten_lim_db / 20.0)
     return Knobs(jnp.float32(min_gain), jnp.float32(mix))
 
@@ -111,7 +109,11 @@ def _guard(init_carry: Callable[[], Any], new_carry, out, fallback_out):
 
 
 def bypass_model(samplerate: int = 48000, hop: int = 240, window: int = 480) -> StreamModel:
-    """A pure delay of window - hop samples: the same latency as the denoiser, bit-exact output."""
+    """A pure delay of window - hop samples: the same latency as the denoiser, bit-exact output.
+
+    Like every model (and the live callback) it maps NaN/Inf to 0 and clips at +-8, so finite input in
+    that range passes bit-exactly and nothing non-finite ever reaches a speaker or a file.
+    """
     delay = window - hop
 
     def init_carry() -> DelayCarry:
@@ -119,7 +121,7 @@ def bypass_model(samplerate: int = 48000, hop: int = 240, window: int = 480) -> 
 
     def step(params, carry: DelayCarry, hop_samples):
         del params
-        buffer = jnp.concatenate([carry.line, hop_samples.astype(jnp.float32)])
+        buffer = jnp.concatenate([carry.line, dsp.sanitize(hop_samples.astype(jnp.float32))])
         out = buffer[:hop]
         return DelayCarry(buffer[hop:]), (out, StepAux(jnp.zeros((0,), jnp.float32), jnp.bool_(False)))
 

@@ -28,7 +28,9 @@ def run(args) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from rtmusic.offline import process_file, read_audio
-    from rtmusic.processor import Processor
+    from rtmusic.processor import Processor, enable_compilation_cache
+
+    enable_compilation_cache()
 
     read_audio(args.input)  # fail fast on a bad input, before compiling anything
     processor = Processor.from_name(args.model, atten_lim_db=args.atten_lim, mix=args.mix)

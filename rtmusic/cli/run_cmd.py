@@ -122,20 +122,26 @@ def _summary(stats) -> str:
 
 
 def run(args) -> int:
+    from rtmusic.registry import model_samplerate, validate_knobs
+
+    # Every argument and device error is reported before JAX loads (that takes seconds).
+    _validate(args)
+    validate_knobs(args.atten_lim, args.mix)
+    rate = model_samplerate(args.model)
+    if args.samplerate is not None and args.samplerate != rate:
+        raise ParameterError(
+            f"unsupported --samplerate {args.samplerate} Hz: model {args.model!r} runs at {rate} Hz; "
+            f"run your device at {rate} Hz (or omit --samplerate)"
+        )
+    input_device, output_device = _devices(args)
+
     if "jax" not in sys.modules and "XLA_FLAGS" not in os.environ:  # must precede the first JAX import
         os.environ["XLA_FLAGS"] = LIVE_XLA_FLAGS
     from rtmusic.engine.live import LiveSettings, LiveStream
-    from rtmusic.processor import Processor
+    from rtmusic.processor import Processor, enable_compilation_cache
 
-    _validate(args)
-    # Model and knobs before devices: every argument error is reported before any device is touched.
+    enable_compilation_cache()
     processor = Processor.from_name(args.model, atten_lim_db=args.atten_lim, mix=args.mix)
-    if args.samplerate is not None and args.samplerate != processor.samplerate:
-        raise ParameterError(
-            f"unsupported --samplerate {args.samplerate} Hz: model {processor.model.name!r} runs at "
-            f"{processor.samplerate} Hz; run your device at {processor.samplerate} Hz (or omit --samplerate)"
-        )
-    input_device, output_device = _devices(args)
     settings = LiveSettings(
         input_device=input_device, output_device=output_device, samplerate=args.samplerate,
         blocksize=args.blocksize, input_channel=args.input_channel - 1, record=args.record,

@@ -40,6 +40,22 @@ def configure_jax_for_live() -> None:
     jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 
+MAX_PLAUSIBLE_DEVICE_LATENCY_S = 2.0
+
+
+def plausible_latency(seconds: float, which: str) -> float:
+    """PortAudio's reported device latency, or 0 with a warning when it is nonsense.
+
+    Seen with JACK when the stream is wired to another client instead of a hardware port: a latency
+    range of -128 frames wrapped to 2**32 - 128 (about 89478 s).
+    """
+    if 0.0 <= seconds <= MAX_PLAUSIBLE_DEVICE_LATENCY_S:
+        return seconds
+    print(f"rtmusic: warning: PortAudio reports an implausible device {which} latency ({seconds:.3g} s); "
+          "counting it as 0 in the latency report", file=sys.stderr)
+    return 0.0
+
+
 @dataclass
 class LiveSettings:
     input_device: int | None = None
@@ -119,7 +135,7 @@ class LiveStream:
                 f"cannot open the audio stream at {rate} Hz on input {in_info['name']!r} / output "
                 f"{out_info['name']!r}: {exc}; try other devices (rtmusic devices) or settings"
             ) from exc
-        dev_in, dev_out = self.stream.latency
+        dev_in, dev_out = (plausible_latency(x, name) for x, name in zip(self.stream.latency, ("input", "output")))
         self.report = LatencyReport(
             samplerate=rate, hop=proc.hop, algorithmic=proc.latency_samples, prefill=prefill - proc.hop,
             device_in=round(dev_in * rate), device_out=round(dev_out * rate),

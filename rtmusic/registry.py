@@ -1,0 +1,48 @@
+"""Which model a name or path means, answered without loading JAX (so argument errors come fast)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from rtmusic import checkpoint
+from rtmusic.errors import CheckpointError, ParameterError
+
+BUILTIN_MODELS = ("default", "bypass", "lstm-random")
+BUILTIN_SAMPLERATE = 48000
+SHIPPED_DENOISER = "denoiser.rtm"  # inside rtmusic/weights/
+
+
+def shipped_weights_path(filename: str) -> Path | None:
+    path = Path(str(resources.files("rtmusic") / "weights" / filename))
+    return path if path.is_file() else None
+
+
+def checkpoint_path(name_or_path: str) -> Path | None:
+    """The file behind a model argument (None for weight-free built-ins); raises for unknown names."""
+    if name_or_path in ("bypass", "lstm-random"):
+        return None
+    if name_or_path == "default":
+        return shipped_weights_path(SHIPPED_DENOISER)
+    path = Path(name_or_path)
+    if path.suffix == ".rtm" or path.exists() or "/" in name_or_path:
+        return path
+    raise CheckpointError(
+        f"no model named {name_or_path!r}; built-in models: {', '.join(BUILTIN_MODELS)}, or give a .rtm file path"
+    )
+
+
+def model_samplerate(name_or_path: str) -> int:
+    """The rate a model runs at, from its checkpoint header (missing/corrupt files raise CheckpointError)."""
+    path = checkpoint_path(name_or_path)
+    if path is None:
+        return BUILTIN_SAMPLERATE
+    return int(checkpoint.read_header(path)["config"].get("samplerate", BUILTIN_SAMPLERATE))
+
+
+def validate_knobs(atten_lim_db: float | None, mix: float) -> None:
+    """Runtime knobs in user units: raise ParameterError saying what range is allowed."""
+    if atten_lim_db is not None and not atten_lim_db >= 0:
+        raise ParameterError(f"--atten-lim must be >= 0 dB, got {atten_lim_db}")
+    if not 0.0 <= mix <= 1.0:
+        raise ParameterError(f"--mix must be between 0 (processed) and 1 (dry), got {mix}")
