@@ -182,8 +182,10 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
           progress: bool = True, max_minutes: float | None = None) -> dict[str, float]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from train.datapaths import data_dir as resolve_data_dir
     from train.mixer import MixtureSampler, make_validation_set
 
+    data_dir = resolve_data_dir(data_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
     devices = jax.devices()
@@ -206,7 +208,7 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
     hop = config.model.hop
     segment = int(round(config.segment_seconds * config.model.samplerate / hop)) * hop
     sampler = MixtureSampler(data_dir, "train", segment / config.model.samplerate, config.batch_size,
-                             seed=config.seed + start_step)
+                             seed=config.seed + start_step, prefetch=3)
     val = make_validation_set(data_dir, config.val_clips, config.val_seconds, seed=1234)
     val_len = (val["noisy"].shape[1] // hop) * hop
     val = {**val, "noisy": val["noisy"][:, :val_len], "clean": val["clean"][:, :val_len]}

@@ -20,8 +20,8 @@ class TrainConfig:
     snr_loss_weight: float = 0.05  # weight of the time-domain SNR term next to the spectral loss
     eval_every: int = 500
     checkpoint_every: int = 100
-    val_clips: int = 48
-    val_seconds: float = 4.0
+    val_clips: int = 210
+    val_seconds: float = 6.0
     seed: int = 0
     log_every: int = 10
 
