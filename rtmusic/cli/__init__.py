@@ -1,11 +1,10 @@
-"""rtmusic command line: live denoising/classification, file processing, devices, benchmarks.
+"""rtmusic command line: live denoising, file processing, devices.
 
 Examples:
   rtmusic devices                      # list audio devices (> default input, < default output)
   rtmusic run                          # default input -> default model -> default output
   rtmusic run -i 2 -o "usb" --model bypass --record out.wav
   rtmusic process noisy.wav clean.wav  # offline, same model path as live
-  rtmusic bench                        # per-hop compute and latency figures
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
 Errors rtmusic raises on purpose print as one line (no traceback) and exit 2 for usage errors.
