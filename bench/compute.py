@@ -223,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(MODELS), metavar="NAME", help="models to time")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default: %(default)s)")
     args = parser.parse_args(argv)
+    from rtmusic.engine.jaxenv import configure_jax_for_live, set_live_xla_flags
+
+    set_live_xla_flags()  # time the step exactly as the live worker runs it
+    configure_jax_for_live()
     t0 = time.perf_counter()
     hops = args.hops or (5000 if args.quick else 20000)
     if hops < 1 or args.blocksize < 1:

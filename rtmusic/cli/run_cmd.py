@@ -12,8 +12,6 @@ import time
 from rtmusic.errors import ParameterError, StreamAborted
 
 EXIT_ABORTED = 3
-# One XLA thread per hop: the worker's real-time priority then covers the whole computation.
-LIVE_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 STATUS_PERIOD_S = 0.25
 
 EPILOG = """examples:
@@ -21,6 +19,8 @@ EPILOG = """examples:
   rtmusic run --pick                        # choose devices from a table
   rtmusic run -i 2 -o usb --model bypass    # by index / by name substring
   rtmusic run --atten-lim 12 --record out.wav --duration 60 --stats-json stats.json
+  rtmusic run --task classify --labels-jsonl labels.jsonl   # live labels (audio passes through, same latency)
+  rtmusic run --task denoise,classify                       # both in one stream, one step per hop
 """
 
 
@@ -40,6 +40,13 @@ def add_parser(sub) -> None:
     p.add_argument("--pick", action="store_true", help="show the device table and ask for input and output")
     p.add_argument("--model", default="default", metavar="NAME|PATH",
                    help="built-in model (default, bypass, lstm-random) or a .rtm checkpoint (default: %(default)s)")
+    p.add_argument("--task", default="denoise", metavar="TASKS",
+                   help="denoise, classify (audio passes through unchanged, delay-aligned) or denoise,classify "
+                        "(default: %(default)s)")
+    p.add_argument("--classifier", default="default", metavar="NAME|PATH",
+                   help="classifier for --task classify: default, classifier-random or a .rtm checkpoint")
+    p.add_argument("--labels-jsonl", metavar="FILE",
+                   help="with classify: write one JSON line of label probabilities per 100 ms of input")
     p.add_argument("--samplerate", type=int, metavar="HZ", help="stream rate (must be the model's rate, 48000)")
     p.add_argument("--blocksize", type=int, default=0, metavar="FRAMES",
                    help="host block size; 0 lets the audio server choose and adds no buffering (default: 0)")
@@ -77,6 +84,11 @@ def _validate(args) -> None:
         raise ParameterError(f"--safety-ms must be between 0 and 100 ms, got {args.safety_ms:g}")
     if args.input_channel < 1:
         raise ParameterError(f"--input-channel counts from 1, got {args.input_channel}")
+    from rtmusic.registry import parse_tasks
+
+    args.tasks = parse_tasks(args.task)
+    if args.labels_jsonl and "classify" not in args.tasks:
+        raise ParameterError("--labels-jsonl needs --task classify (or denoise,classify)")
 
 
 def _devices(args) -> tuple[int | None, int | None]:
@@ -109,6 +121,42 @@ def _status_line(live) -> str:
             f"xruns {int(ctl[S.XRUNS])} | {live.elapsed():6.1f} s")
 
 
+class _LabelDisplay:
+    """The status area with label bars: redrawn in place (ANSI) on a terminal, periodic lines otherwise."""
+
+    TOP = 5
+
+    def __init__(self, monitor, tty: bool):
+        self.monitor, self.tty = monitor, tty
+        self.drawn = 0  # lines of the block currently on screen
+        self.period = STATUS_PERIOD_S if tty else 1.0
+        self._next_status_line = 0.0
+
+    def draw(self, live) -> None:
+        if self.tty:
+            lines = [_status_line(live)] + self.monitor.bar_lines(self.TOP)
+            up = f"\x1b[{self.drawn}F" if self.drawn else ""
+            print(up + "".join(f"\x1b[2K{line}\n" for line in lines), end="", file=sys.stderr, flush=True)
+            self.drawn = len(lines)
+            return
+        now = time.monotonic()
+        if now >= self._next_status_line:
+            self._next_status_line = now + 5.0
+            print(_status_line(live), file=sys.stderr)
+        print(self.monitor.summary_line(self.TOP), file=sys.stderr, flush=True)
+
+
+def _label_monitor(args, processor, tty: bool):
+    from rtmusic.labels import LabelMonitor, label_columns
+
+    found = label_columns(processor.model)
+    if found is None:
+        return None, None
+    names, columns = found
+    monitor = LabelMonitor(names, columns, processor.hop, processor.samplerate, jsonl=args.labels_jsonl)
+    return monitor, _LabelDisplay(monitor, tty)
+
+
 def _write_stats(path, stats) -> None:
     if path:
         with open(path, "w") as f:
@@ -122,12 +170,19 @@ def _summary(stats) -> str:
 
 
 def run(args) -> int:
+    from rtmusic.engine.jaxenv import set_live_xla_flags
     from rtmusic.registry import model_samplerate, validate_knobs
 
     # Every argument and device error is reported before JAX loads (that takes seconds).
     _validate(args)
     validate_knobs(args.atten_lim, args.mix)
-    rate = model_samplerate(args.model)
+    from rtmusic.registry import classifier_samplerate
+
+    rates = ([model_samplerate(args.model)] if "denoise" in args.tasks else []) + (
+        [classifier_samplerate(args.classifier)] if "classify" in args.tasks else [])
+    if len(set(rates)) > 1:
+        raise ParameterError(f"--model runs at {rates[0]} Hz but --classifier at {rates[1]} Hz; pick models of one rate")
+    rate = rates[0]
     if args.samplerate is not None and args.samplerate != rate:
         raise ParameterError(
             f"unsupported --samplerate {args.samplerate} Hz: model {args.model!r} runs at {rate} Hz; "
@@ -135,13 +190,15 @@ def run(args) -> int:
         )
     input_device, output_device = _devices(args)
 
-    if "jax" not in sys.modules and "XLA_FLAGS" not in os.environ:  # must precede the first JAX import
-        os.environ["XLA_FLAGS"] = LIVE_XLA_FLAGS
+    set_live_xla_flags()  # must precede the first JAX import
     from rtmusic.engine.live import LiveSettings, LiveStream
     from rtmusic.processor import Processor, enable_compilation_cache
 
     enable_compilation_cache()
-    processor = Processor.from_name(args.model, atten_lim_db=args.atten_lim, mix=args.mix)
+    from rtmusic.processor import model_for_tasks
+
+    processor = Processor(model_for_tasks(args.tasks, args.model, args.classifier), atten_lim_db=args.atten_lim,
+                          mix=args.mix)
     settings = LiveSettings(
         input_device=input_device, output_device=output_device, samplerate=args.samplerate,
         blocksize=args.blocksize, input_channel=args.input_channel - 1, record=args.record,
@@ -161,21 +218,31 @@ def run(args) -> int:
         raise
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     tty = sys.stderr.isatty()
+    monitor, display = _label_monitor(args, processor, tty)
     exit_code = 0
     try:
         live.start()
         print("rtmusic: running" + ("" if args.duration is None else f" for {args.duration:g} s")
               + " (Ctrl-C to stop)", file=sys.stderr, flush=True)
-        next_status = time.monotonic() + (STATUS_PERIOD_S if tty else 5.0)
+        period = display.period if display else (STATUS_PERIOD_S if tty else 5.0)
+        next_status = time.monotonic() + period
         while args.duration is None or live.elapsed() < args.duration:
             time.sleep(0.05)
             live.poll()
+            if monitor is not None:
+                monitor.update(live.worker)
             if time.monotonic() >= next_status:
-                next_status += STATUS_PERIOD_S if tty else 5.0
-                print(("\r" if tty else "") + _status_line(live), end="" if tty else "\n", file=sys.stderr, flush=True)
+                next_status += period
+                if display is not None:
+                    display.draw(live)
+                else:
+                    print(("\r" if tty else "") + _status_line(live), end="" if tty else "\n", file=sys.stderr,
+                          flush=True)
     except KeyboardInterrupt:
         exit_code = 130
     except StreamAborted as exc:
+        if monitor is not None:
+            monitor.close()
         if live.abandoned:  # PortAudio may hang on stop/close/terminate: finish our files, then leave at once
             stats = live.stats()
             live.close()
@@ -189,6 +256,11 @@ def run(args) -> int:
         raise
     stats = live.stats()
     live.close()
+    if monitor is not None:
+        monitor.update(live.worker)  # the worker has stopped: every hop it ran is in the ring
+        monitor.close()
+        stats["labels"] = {"final_smoothed": dict(monitor.top(len(monitor.names))), "hops": monitor.rows_seen,
+                           "jsonl_lines": monitor.lines_written}
     _write_stats(args.stats_json, stats)
-    print(("\n" if tty else "") + "rtmusic: " + _summary(stats), file=sys.stderr, flush=True)
+    print(("\n" if tty and display is None else "") + "rtmusic: " + _summary(stats), file=sys.stderr, flush=True)
     return exit_code

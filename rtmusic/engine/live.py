@@ -17,6 +17,7 @@ import numpy as np
 
 from rtmusic.engine import state as S
 from rtmusic.engine.callback import c_callback, callback_userdata
+from rtmusic.engine.jaxenv import configure_jax_for_live
 from rtmusic.engine.recorder import Recorder
 from rtmusic.engine.worker import Worker, warm_up_engine_functions
 from rtmusic.errors import DeviceError, ParameterError, StreamAborted
@@ -26,18 +27,6 @@ from rtmusic.processor import Processor
 SWITCH_INTERVAL_S = 0.0005  # the worker and the UI thread share the GIL: keep each turn short
 SAFETY_MARGIN_S = 0.001  # pre-fill beyond hop + block, for worker wake-up and compute jitter
 SILENT_CALLBACKS_S = 1.0  # no callback for this long while "active" = the server is gone
-
-
-def configure_jax_for_live() -> None:
-    """Run each hop synchronously on the worker's own (real-time) thread, single-threaded.
-
-    Measured on a loaded 2-core machine: async dispatch hands the hop to XLA's pool threads, which do not
-    inherit the worker's real-time priority; synchronous single-threaded execution cut the per-hop p99
-    roughly in half. XLA_FLAGS only take effect if set before JAX starts: `rtmusic run` sets LIVE_XLA_FLAGS.
-    """
-    import jax
-
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 
 MAX_PLAUSIBLE_DEVICE_LATENCY_S = 2.0
