@@ -67,3 +67,35 @@ def sanitize(hop_samples: jnp.ndarray, limit: float = 8.0) -> jnp.ndarray:
     """Replace NaN/Inf with 0 and clip huge values so a bad input sample cannot poison the state."""
     finite = jnp.where(jnp.isfinite(hop_samples), hop_samples, 0.0)
     return jnp.clip(finite, -limit, limit)
+
+
+def mel_band_matrix(window: int, samplerate: int, bands: int) -> np.ndarray:
+    """[window // 2 + 1, bands] triangular mel-spaced filters, each band's weights summing to 1.
+
+    At a 10 ms window the STFT bins are 100 Hz apart, narrower than low mel bands would be; so the lowest
+    band edges sit one bin apart (linear) up to where mel spacing becomes wider than a bin, and mel spacing
+    takes over from there to Nyquist. Every band therefore covers at least one bin.
+    """
+    bins = window // 2 + 1
+    bin_hz = samplerate / window
+    top = (bins - 1) * bin_hz
+
+    def mel(f):
+        return 2595.0 * np.log10(1.0 + np.asarray(f, np.float64) / 700.0)
+
+    def hz(m):
+        return 700.0 * (10.0 ** (np.asarray(m, np.float64) / 2595.0) - 1.0)
+
+    points = bands + 2  # band j rises from points[j] to points[j + 1] and falls to points[j + 2]
+    for linear in range(points):
+        start_hz = linear * bin_hz
+        mel_points = hz(np.linspace(mel(start_hz), mel(top), points - linear))
+        if linear == points - 1 or mel_points[1] - mel_points[0] >= bin_hz:
+            edges = np.concatenate([np.arange(linear) * bin_hz, mel_points]) / bin_hz  # in bins
+            break
+    if np.any(np.diff(edges) < 1.0 - 1e-9):
+        raise ValueError(f"{bands} bands do not fit into {bins} bins at one bin per band")
+    k = np.arange(bins, dtype=np.float64)[:, None]
+    lo, mid, hi = edges[None, :-2], edges[None, 1:-1], edges[None, 2:]
+    weights = np.maximum(0.0, np.minimum((k - lo) / (mid - lo), (hi - k) / (hi - mid)))
+    return (weights / weights.sum(axis=0, keepdims=True)).astype(np.float32)

@@ -101,3 +101,103 @@ def init_mask_net(config: DenoiserConfig, seed: int = 0):
     carry = net.initialize_carry()
     features = jnp.zeros((feature_size(config),), jnp.float32)
     return net.init(jax.random.PRNGKey(seed), carry, features)["params"]
+
+
+# ---- classifier ---------------------------------------------------------------------------------------
+CLASSIFIER_LABELS = (
+    "piano", "mallets", "organ", "guitar", "bass", "strings", "voice", "brass", "reed", "pipe", "synth",
+    "drums", "speech", "noise", "silence",
+)
+"""The classifier's fixed multi-label outputs, in order. The first 12 are the music families of the
+training labels (GM programs 1-8 piano, 9-16 mallets, 17-24 organ, 25-32 guitar, 33-40 bass, 41-52 strings,
+53-55 voice, 57-64 brass, 65-72 reed, 73-80 pipe, 81-104 synth; drums = MIDI channel 10)."""
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Everything that fixes a classifier's shapes and streaming behaviour (stored in checkpoints).
+
+    The analysis is the denoiser's (sqrt-Hann `window`/`hop` STFT), so the classifier has the same delay
+    and, in a combined model, sees exactly the frames the denoiser sees.
+    """
+
+    samplerate: int = 48000
+    hop: int = 240
+    window: int = 480
+    bands: int = 64  # mel-spaced triangular bands, each at least one STFT bin wide
+    hidden: int = 96
+    layers: int = 2
+    level_tau_s: float = 3.0  # running per-band level that normalises the features
+    logit_bias_init: float = -2.0  # sigmoid(-2) = 0.12: an untrained net says "probably not"
+    labels: tuple[str, ...] = CLASSIFIER_LABELS
+
+    def __post_init__(self):
+        DenoiserConfig(samplerate=self.samplerate, hop=self.hop, window=self.window)  # same STFT rules
+        if not 8 <= self.bands <= self.bins:
+            raise ParameterError(f"bands must be between 8 and {self.bins} (the STFT bins), got {self.bands}")
+        object.__setattr__(self, "labels", tuple(self.labels))
+
+    @property
+    def bins(self) -> int:
+        return self.window // 2 + 1
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.labels)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["labels"] = list(self.labels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ClassifierConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ParameterError(f"unknown classifier config keys {sorted(unknown)}; is the checkpoint newer than rtmusic?")
+        return cls(**data)
+
+
+class LabelNet(nn.Module):
+    """Multi-label tagger: features of one frame -> one logit per label.
+
+    Dense embedding -> stacked LSTM cells -> dense head (sigmoid outside, so training can use logits).
+    """
+
+    n_labels: int
+    hidden: int = 96
+    layers: int = 2
+    logit_bias_init: float = -2.0
+
+    @nn.compact
+    def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
+        embed = nn.relu(nn.Dense(self.hidden, name="embed")(features))
+        x = embed
+        new_carry = []
+        for i in range(self.layers):
+            layer_carry, x = nn.OptimizedLSTMCell(self.hidden, name=f"lstm{i}")(carry[i], x)
+            new_carry.append(layer_carry)
+        logits = nn.Dense(self.n_labels, name="head", bias_init=nn.initializers.constant(self.logit_bias_init))(x)
+        return tuple(new_carry), logits
+
+    def initialize_carry(self, batch_shape: tuple[int, ...] = ()) -> LstmState:
+        zeros = jnp.zeros(batch_shape + (self.hidden,), jnp.float32)
+        return tuple((zeros, zeros) for _ in range(self.layers))
+
+
+def label_net(config: ClassifierConfig) -> LabelNet:
+    return LabelNet(n_labels=config.n_labels, hidden=config.hidden, layers=config.layers,
+                    logit_bias_init=config.logit_bias_init)
+
+
+def classifier_feature_size(config: ClassifierConfig) -> int:
+    """Normalised level, absolute level and change since the previous frame, per band."""
+    return 3 * config.bands
+
+
+def init_label_net(config: ClassifierConfig, seed: int = 0):
+    """Random weights (the `classifier-random` model, and the start of training)."""
+    net = label_net(config)
+    features = jnp.zeros((classifier_feature_size(config),), jnp.float32)
+    return net.init(jax.random.PRNGKey(seed), net.initialize_carry(), features)["params"]

@@ -105,14 +105,16 @@ def process_array(processor: Processor, audio: np.ndarray, rate: int,
     return processed[:n], resets, aux
 
 
-def process_file(processor: Processor, in_path: str | Path, out_path: str | Path,
+def process_file(processor: Processor, in_path: str | Path, out_path: str | Path | None,
                  progress: Callable[[int, int], None] | None = None) -> FileResult:
+    """Process a file; `out_path` None writes no audio (e.g. when only the labels in `aux` are wanted)."""
     audio, rate = read_audio(in_path)
     if not processor.prepared:
         processor.prepare()
     started = time.perf_counter()
     processed, resets, aux = process_array(processor, audio, rate, progress)
     wall = time.perf_counter() - started
-    write_audio(out_path, processed, rate, like=in_path)
+    if out_path is not None:
+        write_audio(out_path, processed, rate, like=in_path)
     return FileResult(seconds=audio.shape[0] / rate, wall_seconds=wall, samplerate=rate,
                       channels=audio.shape[1], nonfinite_resets=resets, aux=aux)

@@ -18,9 +18,19 @@ import numpy as np
 
 from rtmusic import checkpoint
 from rtmusic.errors import CheckpointError, ParameterError
-from rtmusic.registry import BUILTIN_MODELS, checkpoint_path  # noqa: F401  (re-exported)
-from rtmusic.models import DenoiserConfig, init_mask_net
-from rtmusic.step import Knobs, StreamModel, bypass_model, denoiser_model, frames_of, make_knobs, scan_hops
+from rtmusic.registry import BUILTIN_MODELS, checkpoint_path, classifier_checkpoint_path, parse_tasks  # noqa: F401
+from rtmusic.models import ClassifierConfig, DenoiserConfig, init_label_net, init_mask_net
+from rtmusic.step import (
+    Knobs,
+    StreamModel,
+    bypass_model,
+    classifier_model,
+    combined_model,
+    denoiser_model,
+    frames_of,
+    make_knobs,
+    scan_hops,
+)
 
 OFFLINE_CHUNK_HOPS = 2000  # 10 s at a 5 ms hop: bounded memory, progress between chunks
 
@@ -47,6 +57,8 @@ def model_from_checkpoint(path: str | Path, name: str | None = None) -> StreamMo
         return denoiser_model(DenoiserConfig.from_dict(header["config"]), weights, name=name or Path(path).stem)
     if kind == "bypass":
         return bypass_model(**header["config"])
+    if kind == "classifier":
+        return classifier_model(ClassifierConfig.from_dict(header["config"]), weights, name=name or Path(path).stem)
     raise CheckpointError(f"{path} holds a model of kind {kind!r}, which this rtmusic cannot run; upgrade rtmusic")
 
 
@@ -57,11 +69,44 @@ def load_model(name_or_path: str = "default") -> StreamModel:
     if name_or_path == "lstm-random":
         config = DenoiserConfig()
         return denoiser_model(config, init_mask_net(config), name="lstm-random")
+    if name_or_path == "classifier-random":
+        config = ClassifierConfig()
+        return classifier_model(config, init_label_net(config), name="classifier-random")
     path = checkpoint_path(name_or_path)
     if name_or_path == "default" and path is None:
         model = load_model("lstm-random")
         return StreamModel(**{**model.__dict__, "name": "default (untrained: random weights)"})
     return model_from_checkpoint(path, name="default" if name_or_path == "default" else None)
+
+
+def load_classifier(name_or_path: str = "default") -> StreamModel:
+    """A classifier: `default` (the shipped weights, or random weights until they exist), `classifier-random`,
+    or a checkpoint of kind "classifier"."""
+    path = classifier_checkpoint_path(name_or_path)
+    if path is None:
+        model = load_model("classifier-random")
+        if name_or_path == "default":
+            return StreamModel(**{**model.__dict__, "name": "default classifier (untrained: random weights)"})
+        return model
+    model = model_from_checkpoint(path, name="default classifier" if name_or_path == "default" else None)
+    if model.kind != "classifier":
+        raise CheckpointError(f"{path} holds a {model.kind} model, not a classifier; pass it as --model instead")
+    return model
+
+
+def model_for_tasks(tasks: str | tuple[str, ...], model: str = "default", classifier: str = "default") -> StreamModel:
+    """The one model a stream runs for `tasks` ("denoise", "classify", "denoise,classify").
+
+    denoise: `model`; classify: the classifier (audio passes through, delay-aligned); both: one combined
+    step (audio from the denoiser, aux = the denoiser's aux then the label probabilities).
+    """
+    tasks = parse_tasks(",".join(tasks) if isinstance(tasks, tuple) else tasks)
+    if tasks == ("denoise",):
+        return load_model(model)
+    labels = load_classifier(classifier)
+    if tasks == ("classify",):
+        return labels
+    return combined_model(load_model(model), labels)
 
 
 class HopResult(NamedTuple):

@@ -11,6 +11,9 @@ from rtmusic.errors import CheckpointError, ParameterError
 BUILTIN_MODELS = ("default", "bypass", "lstm-random")
 BUILTIN_SAMPLERATE = 48000
 SHIPPED_DENOISER = "denoiser.rtm"  # inside rtmusic/weights/
+BUILTIN_CLASSIFIERS = ("default", "classifier-random")
+SHIPPED_CLASSIFIER = "classifier.rtm"  # inside rtmusic/weights/
+TASKS = ("denoise", "classify")
 
 
 def shipped_weights_path(filename: str) -> Path | None:
@@ -20,7 +23,7 @@ def shipped_weights_path(filename: str) -> Path | None:
 
 def checkpoint_path(name_or_path: str) -> Path | None:
     """The file behind a model argument (None for weight-free built-ins); raises for unknown names."""
-    if name_or_path in ("bypass", "lstm-random"):
+    if name_or_path in ("bypass", "lstm-random", "classifier-random"):
         return None
     if name_or_path == "default":
         return shipped_weights_path(SHIPPED_DENOISER)
@@ -30,6 +33,41 @@ def checkpoint_path(name_or_path: str) -> Path | None:
     raise CheckpointError(
         f"no model named {name_or_path!r}; built-in models: {', '.join(BUILTIN_MODELS)}, or give a .rtm file path"
     )
+
+
+def classifier_checkpoint_path(name_or_path: str) -> Path | None:
+    """The file behind a classifier argument: `default` = the shipped weights when present (else None,
+    meaning random weights), `classifier-random` = None, anything else a checkpoint path."""
+    if name_or_path == "default":
+        return shipped_weights_path(SHIPPED_CLASSIFIER)
+    if name_or_path == "classifier-random":
+        return None
+    path = Path(name_or_path)
+    if path.suffix == ".rtm" or path.exists() or "/" in name_or_path:
+        return path
+    raise CheckpointError(
+        f"no classifier named {name_or_path!r}; built-in classifiers: {', '.join(BUILTIN_CLASSIFIERS)}, "
+        "or give a .rtm file path"
+    )
+
+
+def parse_tasks(text: str) -> tuple[str, ...]:
+    """`--task` value -> tasks in canonical order: "denoise", "classify" or "denoise,classify"."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    unknown = [p for p in parts if p not in TASKS]
+    if unknown or not parts:
+        raise ParameterError(
+            f"unknown task {(unknown[0] if unknown else text)!r}; choose denoise, classify or denoise,classify"
+        )
+    return tuple(t for t in TASKS if t in parts)
+
+
+def classifier_samplerate(name_or_path: str) -> int:
+    """The rate a classifier runs at (from its checkpoint header; built-ins run at 48 kHz)."""
+    path = classifier_checkpoint_path(name_or_path)
+    if path is None:
+        return BUILTIN_SAMPLERATE
+    return int(checkpoint.read_header(path)["config"].get("samplerate", BUILTIN_SAMPLERATE))
 
 
 def model_samplerate(name_or_path: str) -> int:

@@ -21,7 +21,15 @@ import numpy as np
 from rtmusic import dsp
 from rtmusic.errors import ParameterError
 from rtmusic.registry import validate_knobs
-from rtmusic.models import DenoiserConfig, LstmState, feature_size, mask_net
+from rtmusic.models import (
+    ClassifierConfig,
+    DenoiserConfig,
+    LstmState,
+    classifier_feature_size,
+    feature_size,
+    label_net,
+    mask_net,
+)
 
 LEVEL_INIT_DB = -30.0  # starting point of the running per-bin level (about -40 dBFS white noise)
 
@@ -70,7 +78,7 @@ class StreamModel:
     """
 
     name: str
-    kind: str  # "bypass" | "denoiser" | "classifier"
+    kind: str  # "bypass" | "denoiser" | "classifier" | "combined"
     samplerate: int
     hop: int
     window: int
@@ -165,6 +173,110 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     return StreamModel(
         name=name, kind="denoiser", samplerate=config.samplerate, hop=hop, window=window, delay=window - hop,
         aux_names=("gain_db",), init_carry=init_carry, step=step, weights=weights, config=config.to_dict(),
+    )
+
+
+class ClassifierCarry(NamedTuple):
+    frame_tail: jax.Array  # [window - hop] latest input before this hop (analysis memory, and the delay line)
+    level_db: jax.Array  # [bands] running per-band level, normalises features
+    prev_db: jax.Array  # [bands] band levels of the previous frame
+    lstm: LstmState  # per layer (c [hidden], h [hidden])
+
+
+NONFINITE_LOGIT = -20.0  # what a reset hop reports: probability ~2e-9 for every label
+
+
+def _reset_if_nonfinite(init_carry: Callable[[], Any], new_carry, *outputs):
+    """(carry, ok): the initial carry instead of `new_carry` when it or any of `outputs` is non-finite."""
+    ok = _tree_all_finite((new_carry, outputs))
+    fresh = init_carry()
+    return jax.tree_util.tree_map(lambda n, f: jnp.where(ok, n, f), new_carry, fresh), ok
+
+
+def classifier_model(config: ClassifierConfig, weights, name: str = "classifier", *, logits: bool = False) -> StreamModel:
+    """Live multi-label tagger with a delay-aligned pass-through, the denoiser's latency and analysis.
+
+    `out` is the (sanitised) input delayed by ``window - hop`` samples, bit-exactly what `bypass_model`
+    emits; `aux.values` [n_labels] are the label probabilities (`logits=True`: the logits instead, for
+    training with a numerically stable cross-entropy). Features per hop: log mel-band levels of the
+    sqrt-Hann frame, normalised by a running per-band level, the absolute level, and the change since the
+    previous frame. Causal: hop t's probabilities depend on input up to the end of hop t only.
+    """
+    net = label_net(config)
+    hop, window = config.hop, config.window
+    win = jnp.asarray(dsp.sqrt_hann(window))
+    bands = jnp.asarray(dsp.mel_band_matrix(window, config.samplerate, config.bands))  # [bins, bands]
+    decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
+
+    def init_carry() -> ClassifierCarry:
+        level = jnp.full((config.bands,), LEVEL_INIT_DB, jnp.float32)
+        return ClassifierCarry(jnp.zeros((window - hop,), jnp.float32), level, level, net.initialize_carry())
+
+    def step(params, carry: ClassifierCarry, hop_samples):
+        x = dsp.sanitize(hop_samples.astype(jnp.float32))
+        frame_tail, frame = dsp.analysis_frame(carry.frame_tail, x)
+        spectrum = dsp.stft_frame(frame, win)
+        power = jnp.real(spectrum) ** 2 + jnp.imag(spectrum) ** 2
+        level = 10.0 * jnp.log10(power @ bands + 1e-12)  # [bands] dB, floored at -120
+        level_db = decay * carry.level_db + (1.0 - decay) * level
+        features = jnp.concatenate([(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0,
+                                    (level - carry.prev_db) / 20.0])
+        lstm, out_logits = net.apply({"params": params["net"]}, carry.lstm, features)
+        dry = frame[:hop]
+        dry = jnp.where(jnp.isfinite(dry), dry, 0.0)  # only a poisoned carry can make it non-finite
+        new_carry, ok = _reset_if_nonfinite(init_carry, ClassifierCarry(frame_tail, level_db, level, lstm), out_logits)
+        out_logits = jnp.where(ok, out_logits, NONFINITE_LOGIT)
+        values = out_logits if logits else jax.nn.sigmoid(out_logits)
+        return new_carry, (dry, StepAux(values, ~ok))
+
+    assert classifier_feature_size(config) == 3 * config.bands
+    return StreamModel(
+        name=name, kind="classifier", samplerate=config.samplerate, hop=hop, window=window, delay=window - hop,
+        aux_names=tuple(config.labels), init_carry=init_carry, step=step, weights=weights, config=config.to_dict(),
+    )
+
+
+class CombinedCarry(NamedTuple):
+    denoiser: Any  # the denoiser's carry (MaskCarry)
+    classifier: ClassifierCarry
+
+
+def combined_model(denoiser: StreamModel, classifier: StreamModel) -> StreamModel:
+    """Denoise and classify one stream in one step: both see the same hop, the audio is the denoiser's.
+
+    The carry holds both carries; `params["net"]` is ``{"denoiser": ..., "classifier": ...}`` and the knobs
+    go to the denoiser. `aux.values` = the denoiser's aux followed by the label probabilities. Same delay as
+    either model (they must agree), so combining adds no latency.
+    """
+    if classifier.kind != "classifier":
+        raise ParameterError(f"combined_model needs a classifier second, got a {classifier.kind} ({classifier.name!r})")
+    if denoiser.kind == "classifier":
+        raise ParameterError(f"combined_model needs an audio model first, got the classifier {denoiser.name!r}")
+    same = ("samplerate", "hop", "window", "delay")
+    if any(getattr(denoiser, k) != getattr(classifier, k) for k in same):
+        raise ParameterError(
+            "the denoiser and classifier must share rate, hop, window and delay; got "
+            + ", ".join(f"{k} {getattr(denoiser, k)}/{getattr(classifier, k)}" for k in same)
+        )
+
+    def init_carry() -> CombinedCarry:
+        return CombinedCarry(denoiser.init_carry(), classifier.init_carry())
+
+    def step(params, carry: CombinedCarry, hop_samples):
+        net, knobs = params["net"], params["knobs"]
+        den_carry, (out, den_aux) = denoiser.step({"net": net["denoiser"], "knobs": knobs}, carry.denoiser, hop_samples)
+        cls_carry, (_, cls_aux) = classifier.step({"net": net["classifier"], "knobs": knobs}, carry.classifier,
+                                                  hop_samples)
+        aux = StepAux(jnp.concatenate([den_aux.values, cls_aux.values]), den_aux.nonfinite_reset | cls_aux.nonfinite_reset)
+        return CombinedCarry(den_carry, cls_carry), (out, aux)
+
+    return StreamModel(
+        name=f"{denoiser.name} + {classifier.name}", kind="combined", samplerate=denoiser.samplerate,
+        hop=denoiser.hop, window=denoiser.window, delay=denoiser.delay,
+        aux_names=denoiser.aux_names + classifier.aux_names, init_carry=init_carry, step=step,
+        weights={"denoiser": denoiser.weights, "classifier": classifier.weights},
+        config={"denoiser": denoiser.config, "classifier": classifier.config,
+                "kinds": [denoiser.kind, classifier.kind]},
     )
 
 

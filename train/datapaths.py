@@ -74,3 +74,8 @@ def labels_path(root: Path, split: str) -> Path:
 def val_set_path(root: Path) -> Path:
     """The fixed, deterministic validation mixtures."""
     return Path(root) / "val_set.npz"
+
+
+def classify_val_set_path(root: Path) -> Path:
+    """The fixed, deterministic classifier validation scenes (made by train.classify_data)."""
+    return Path(root) / "classify_val_set.npz"

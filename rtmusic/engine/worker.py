@@ -20,6 +20,7 @@ from rtmusic.processor import Processor
 
 COMPUTE_LOG = 1 << 16  # per-hop compute times kept (about 5 minutes at 5 ms hops)
 CATCH_UP_SECONDS = 0.25  # a backlog beyond this is skipped rather than processed late
+AUX_RING = 512  # per-hop aux rows kept for readers such as the label display (2.56 s at 5 ms hops)
 WORKER_RT_PRIORITY = 1  # SCHED_FIFO: above every normal process, below the audio server's threads
 
 
@@ -53,6 +54,11 @@ class Worker(threading.Thread):
         self._hop_in = np.zeros(self.hop, np.float32)
         self.compute_us = np.zeros(COMPUTE_LOG, np.float32)  # ring of per-hop step times
         self.aux_latest = np.zeros(max(len(processor.model.aux_names), 1), np.float32)
+        # Every hop's aux, for other threads (single writer: this worker; no locks): row i % AUX_RING holds
+        # the i-th row written, `aux_count` [1] counts rows and is advanced after the row is complete.
+        self.aux_rows = np.zeros((AUX_RING, max(len(processor.model.aux_names), 1)), np.float32)
+        self.aux_hops = np.full(AUX_RING, -1, np.int64)  # hop index (input position // hop) of each row
+        self.aux_count = np.zeros(1, np.int64)
         self.error: BaseException | None = None
         self._stop_event = threading.Event()
         self._stall = stall  # (at_seconds, duration_seconds): test hook, provokes deadline misses
@@ -71,6 +77,19 @@ class Worker(threading.Thread):
     def compute_times_us(self) -> np.ndarray:
         done = int(self.state.ctl[S.HOPS_DONE])
         return self.compute_us[: min(done, COMPUTE_LOG)].copy()
+
+    def aux_since(self, since: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Aux rows written after the first `since` rows: (rows [k, n_aux], hop indices [k], new count).
+
+        Safe from any thread while the worker runs: rows the worker may have overwritten during the copy are
+        dropped (only if the reader fell more than AUX_RING hops behind).
+        """
+        count = int(self.aux_count[0])
+        first = max(since, count - AUX_RING)
+        index = np.arange(first, count)
+        rows, hops = self.aux_rows[index % AUX_RING].copy(), self.aux_hops[index % AUX_RING].copy()
+        keep = index > int(self.aux_count[0]) - AUX_RING  # the row being written now reuses slot count - AUX_RING
+        return rows[keep], hops[keep], count
 
     def run(self) -> None:
         self.realtime = request_realtime_priority()
@@ -109,6 +128,10 @@ class Worker(threading.Thread):
             self.compute_us[n % COMPUTE_LOG] = elapsed * 1e6
             if result.aux.size:
                 self.aux_latest[: result.aux.size] = result.aux
+                row = int(self.aux_count[0])
+                self.aux_rows[row % AUX_RING, : result.aux.size] = result.aux
+                self.aux_hops[row % AUX_RING] = hop_index
+                self.aux_count[0] = row + 1  # publish
             if result.nonfinite_reset:
                 ctl[S.NONFINITE_RESETS] += 1
             ctl[S.HOPS_DONE] = n + 1

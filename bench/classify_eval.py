@@ -1,0 +1,183 @@
+"""Classifier quality on the fixed classifier validation set: AP, mAP, macro-F1 per 1-s window, latency.
+
+Every clip of `train.classify_data.make_classify_validation_set` (11 scenes from the val split: music,
+drums, speech, noise, silence, near-silence, quiet scenes and mixtures; seeded and cached) is processed
+from a fresh state by `Processor.process`, exactly as `rtmusic process --task classify` does. Then:
+
+- per 1-second window, each label's probability is the statistic `rtmusic process --labels-out` writes
+  (95th percentile of the window's per-hop probabilities) and its truth is the same statistic of the
+  per-hop targets (active in more than ~5 % of the window); from these, **AP** per label (area under the
+  step precision-recall curve), **mAP** (mean over labels with positives) and **F1** at threshold 0.5
+  (macro-F1: mean over labels);
+- **decision latency**: for each onset of a label (target rising after at least `--gap` seconds off),
+  the time from the onset to the end of the first hop whose probability reaches 0.5; onsets with no such
+  hop within `--max-wait` seconds count as missed (the detection rate says how many were found).
+
+Writes results.json and summary.md to --out.
+
+    python -m bench.classify_eval                                  # the default classifier
+    python -m bench.classify_eval --model runs/classify/best.rtm --clips 110
+    python -m bench.classify_eval --model classifier-random --clips 22 --seconds 3 --out /tmp/ce
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rtmusic.labels import WINDOW_STATISTIC, window_probabilities, window_targets
+from rtmusic.metrics import f1_per_label, per_label_average_precision
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "classify"
+THRESHOLD = 0.5
+
+
+def onsets(target: np.ndarray, gap_hops: int) -> np.ndarray:
+    """Hop indices where a 0/1 target [hops] turns on after at least `gap_hops` hops off (not at hop 0)."""
+    on = np.asarray(target) > 0.5
+    rising = np.flatnonzero(on[1:] & ~on[:-1]) + 1
+    if gap_hops <= 0:
+        return rising
+    off_run = np.convolve((~on).astype(np.int64), np.ones(gap_hops, np.int64))[: on.size]  # off hops in (k-gap, k]
+    return np.array([k for k in rising if k >= gap_hops and off_run[k - 1] == gap_hops], np.int64)
+
+
+def decision_latencies(probs: np.ndarray, target: np.ndarray, hop_s: float, gap_s: float = 0.5,
+                       max_wait_s: float = 2.0, threshold: float = THRESHOLD) -> list[float]:
+    """Per onset of one label: seconds from the onset (start of its hop) to the end of the first hop at or
+    after it whose probability reaches `threshold`; NaN when none does within `max_wait_s`."""
+    gap, wait = int(round(gap_s / hop_s)), int(round(max_wait_s / hop_s))
+    out = []
+    for k in onsets(target, gap):
+        above = np.flatnonzero(probs[k: k + wait] >= threshold)
+        out.append(float((above[0] + 1) * hop_s) if above.size else float("nan"))
+    return out
+
+
+def evaluate(probs: list[np.ndarray], targets: np.ndarray, names: tuple[str, ...], hop: int, samplerate: int,
+             gap_s: float = 0.5, max_wait_s: float = 2.0) -> dict:
+    """probs: per clip [hops, L]; targets [N, hops, L] per hop. Every figure of the report."""
+    hop_s = hop / samplerate
+    preds, truth = [], []
+    latencies: list[list[float]] = [[] for _ in names]
+    for p, t in zip(probs, targets):
+        p = p[: t.shape[0]]
+        duration = t.shape[0] * hop_s
+        preds.append(window_probabilities(p, hop, samplerate, duration)[2])
+        truth.append(window_targets(t, hop, samplerate, duration))
+        for j in range(len(names)):
+            latencies[j] += decision_latencies(p[:, j], t[:, j], hop_s, gap_s, max_wait_s)
+    preds, truth = np.concatenate(preds), np.concatenate(truth)
+    ap = per_label_average_precision(preds, truth)
+    f1 = f1_per_label(preds, truth, THRESHOLD)
+    per_label = {}
+    for j, name in enumerate(names):
+        lat = np.array(latencies[j])
+        found = lat[np.isfinite(lat)]
+        per_label[name] = {
+            "ap": None if np.isnan(ap[j]) else round(float(ap[j]), 4),
+            "f1": None if np.isnan(f1[j]) else round(float(f1[j]), 4),
+            "positive_windows": int(truth[:, j].sum()),
+            "onsets": int(lat.size),
+            "detected": int(found.size),
+            "latency_median_ms": round(float(np.median(found)) * 1000, 1) if found.size else None,
+            "latency_p90_ms": round(float(np.percentile(found, 90)) * 1000, 1) if found.size else None,
+        }
+    all_lat = np.concatenate([np.array(x) for x in latencies]) if any(latencies) else np.zeros(0)
+    found = all_lat[np.isfinite(all_lat)]
+    return {
+        "windows": int(preds.shape[0]),
+        "map": round(float(np.nanmean(ap)), 4) if np.isfinite(ap).any() else None,
+        "macro_f1": round(float(np.nanmean(f1)), 4) if np.isfinite(f1).any() else None,
+        "latency_median_ms": round(float(np.median(found)) * 1000, 1) if found.size else None,
+        "detection_rate": round(float(found.size / all_lat.size), 4) if all_lat.size else None,
+        "per_label": per_label,
+    }
+
+
+def markdown(report: dict) -> str:
+    s = report["summary"]
+    lines = [
+        f"# Classifier evaluation: {report['model']}",
+        "",
+        f"{report['clips']} validation clips of {report['seconds']:g} s, {s['windows']} one-second windows; "
+        f"window statistic: {WINDOW_STATISTIC}; threshold {THRESHOLD}.",
+        "",
+        f"**mAP {s['map']}**, macro-F1 {s['macro_f1']}, decision latency median {s['latency_median_ms']} ms "
+        f"(onsets detected within {report['max_wait_s']:g} s: {s['detection_rate']}).",
+        "",
+        "| label | AP | F1 | positive windows | onsets | detected | latency median (ms) | latency p90 (ms) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def fmt(v):
+        return "-" if v is None else f"{v}"
+
+    for name, r in s["per_label"].items():
+        lines.append(f"| {name} | {fmt(r['ap'])} | {fmt(r['f1'])} | {r['positive_windows']} | {r['onsets']} | "
+                     f"{r['detected']} | {fmt(r['latency_median_ms'])} | {fmt(r['latency_p90_ms'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.classify_eval", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--model", default="default", help="classifier: default, classifier-random or a .rtm file")
+    parser.add_argument("--clips", type=int, default=220, help="validation clips (cycling over the 11 scenes)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="clip length")
+    parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
+    parser.add_argument("--gap", type=float, default=0.5, help="an onset follows at least this long off (s)")
+    parser.add_argument("--max-wait", type=float, default=2.0, help="onsets not detected within this are missed (s)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+
+    from rtmusic.processor import Processor, classifier_checkpoint_path, enable_compilation_cache, load_classifier
+    from train.classify import VAL_SEED
+    from train.classify_data import make_classify_validation_set
+    from train.datapaths import data_dir
+
+    enable_compilation_cache()
+    root = data_dir(args.data_dir)
+    val = make_classify_validation_set(root, args.clips, args.seconds, seed=VAL_SEED)
+    model = load_classifier(args.model)
+    processor = Processor(model).prepare()
+    started = time.perf_counter()
+    probs = [processor.process(clip).aux for clip in val["audio"]]
+    wall = time.perf_counter() - started
+    summary = evaluate(probs, val["targets"].astype(np.float32), model.aux_names, model.hop, model.samplerate,
+                       args.gap, args.max_wait)
+    path = classifier_checkpoint_path(args.model)
+    report = {
+        "model": model.name,
+        "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path else None,
+        "clips": int(val["audio"].shape[0]),
+        "seconds": args.seconds,
+        "gap_s": args.gap,
+        "max_wait_s": args.max_wait,
+        "window_statistic": WINDOW_STATISTIC,
+        "threshold": THRESHOLD,
+        "realtime_factor": round(wall / (val["audio"].size / model.samplerate), 4),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
+        "summary": summary,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    (args.out / "summary.md").write_text(markdown(report))
+    print(markdown(report))
+    print(f"wrote {args.out / 'results.json'} and {args.out / 'summary.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

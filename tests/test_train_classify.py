@@ -1,0 +1,136 @@
+"""Classifier data and training end to end on a tiny config and a tiny rendered data set, plus the eval bench."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rtmusic import checkpoint
+from rtmusic.models import CLASSIFIER_LABELS
+from rtmusic.processor import Processor, load_classifier, model_from_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEECH, NOISE, SILENCE = (CLASSIFIER_LABELS.index(n) for n in ("speech", "noise", "silence"))
+
+
+@pytest.fixture(scope="module")
+def quick_data(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data")
+    subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--out", str(out)], cwd=ROOT,
+                   check=True, capture_output=True, timeout=300)
+    return out
+
+
+def test_sampler_scenes_have_the_targets_they_should(quick_data):
+    from train.classify_data import SCENE_NAMES, ClassifySampler, hop_targets
+
+    sampler = ClassifySampler(quick_data, "train", 1.0, batch_size=3, seed=0)
+    batch = sampler.next_batch()
+    assert batch["audio"].shape == (3, 48000) and batch["targets"].shape == (3, 200, 15)
+    assert set(np.unique(batch["targets"])) <= {0.0, 1.0}
+    again = ClassifySampler(quick_data, "train", 1.0, batch_size=3, seed=0).next_batch()
+    assert np.array_equal(batch["audio"], again["audio"])  # seeded
+
+    def example(scene):
+        audio, targets = sampler.make_example(scene)
+        assert np.abs(audio).max() <= 10 ** (-0.5 / 20) + 1e-6 and targets.shape == (200, 15)
+        return audio, targets
+
+    audio, targets = example("silence")
+    assert targets[:, SILENCE].all() and targets.sum() == 200 and np.sqrt(np.mean(audio ** 2)) < 1e-4
+    _, targets = example("near-silence")
+    assert targets[:, :NOISE].sum() == 0 and targets[:, SILENCE].mean() > 0.5
+    for scene in SCENE_NAMES:  # every scene: silence excludes every other label
+        _, targets = example(scene)
+        assert targets[targets[:, SILENCE] == 1, :SILENCE].sum() == 0
+    # the rules, on hand-made components: quiet noise under loud music is not "noise", alone it is
+    t = np.arange(48000) / 48000
+    music = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    frames = np.zeros((100, 12), np.uint8)
+    frames[:, 0] = 1
+    hiss = (3e-3 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32)  # -50 dBFS, 27 dB under
+    targets = hop_targets(music, frames, None, hiss, music + hiss)
+    assert targets[20:, 0].all() and not targets[20:, NOISE].any() and not targets[:, SILENCE].any()
+    targets = hop_targets(None, None, None, hiss, hiss)
+    assert targets[20:, NOISE].all() and not targets[20:, SILENCE].any()  # alone, it is audible
+    quiet = hiss * np.float32(0.1)
+    targets = hop_targets(None, None, None, quiet, quiet)
+    assert targets[20:, SILENCE].all() and not targets[:, NOISE].any()
+    speech = (music * (t < 0.5)).astype(np.float32)  # "speaks" for half a second over a quiet bed of hiss
+    targets = hop_targets(None, None, speech, hiss, speech + hiss)
+    assert targets[10:100, SPEECH].all() and targets[105:119, SPEECH].all()  # with a 100 ms hangover
+    assert not targets[130:, SPEECH].any() and targets[130:, NOISE].all() and not targets[10:90, NOISE].any()
+    targets = hop_targets(None, None, speech, None, speech)  # over digital silence: silence right away
+    assert targets[105:, SILENCE].all() and not targets[105:, SPEECH].any()
+
+
+def test_validation_set_is_cached_and_covers_the_scenes(quick_data):
+    from train.classify_data import SCENE_NAMES, make_classify_validation_set
+
+    first = make_classify_validation_set(quick_data, n_clips=11, seconds=0.5, seed=7)
+    assert first["audio"].shape == (11, 24000) and first["targets"].shape == (11, 100, 15)
+    assert sorted(first["scene"].tolist()) == list(range(len(SCENE_NAMES)))
+    second = make_classify_validation_set(quick_data, n_clips=11, seconds=0.5, seed=7)
+    assert all(np.array_equal(first[k], second[k]) for k in first)
+
+
+def _train(run_dir: Path, data: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "train.classify", "--config", "tiny", "--run-dir", str(run_dir), "--data-dir",
+         str(data), "--no-progress", *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_tiny_training_checkpoints_evaluates_resumes_and_benches(quick_data, tmp_path):
+    run_dir = tmp_path / "run"
+    first = _train(run_dir, quick_data)
+    assert first.returncode == 0, first.stderr[-2000:]
+    for name in ("latest.rtm", "optimizer.rtm", "best.rtm", "best.json", "metrics.jsonl", "curves.png", "config.json"):
+        assert (run_dir / name).is_file(), name
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4]
+    assert all(np.isfinite(r["loss"]) for r in rows if "loss" in r)
+    assert any("map" in r and "macro_f1" in r and "val_bce" in r for r in rows)
+    assert checkpoint.read_header(run_dir / "latest.rtm")["meta"]["step"] == 4
+
+    second = _train(run_dir, quick_data, "--steps", "6")  # resumes from step 4
+    assert second.returncode == 0, second.stderr[-2000:]
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4, 5, 6]
+    assert checkpoint.read_header(run_dir / "latest.rtm")["meta"]["step"] == 6
+
+    # The checkpoint is a classifier rtmusic runs.
+    model = model_from_checkpoint(run_dir / "best.rtm")
+    assert model.kind == "classifier" and model.aux_names == CLASSIFIER_LABELS
+    assert load_classifier(str(run_dir / "best.rtm")).kind == "classifier"
+    x = np.random.default_rng(0).standard_normal(4800).astype(np.float32) * 0.1
+    result = Processor(model).process(x)
+    assert np.array_equal(result.out, x) and np.all((result.aux >= 0) & (result.aux <= 1))
+
+    out = tmp_path / "eval"
+    bench = subprocess.run(
+        [sys.executable, "-m", "bench.classify_eval", "--model", str(run_dir / "best.rtm"), "--clips", "11",
+         "--seconds", "1.5", "--data-dir", str(quick_data), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert bench.returncode == 0, bench.stderr[-2000:]
+    report = json.loads((out / "results.json").read_text())
+    assert report["clips"] == 11 and set(report["summary"]["per_label"]) == set(CLASSIFIER_LABELS)
+    assert report["summary"]["windows"] == 22 and 0.0 <= report["summary"]["map"] <= 1.0
+    assert "| silence |" in (out / "summary.md").read_text()
+
+    shipped = tmp_path / "weights" / "classifier.rtm"
+    export = subprocess.run(
+        [sys.executable, "-m", "train.export_classifier", "--run-dir", str(run_dir), "--data-dir", str(quick_data),
+         "--out", str(shipped)], cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert export.returncode == 0, export.stderr[-2000:]
+    header = checkpoint.read_header(shipped)
+    assert header["kind"] == "classifier" and {a["dtype"] for a in header["arrays"]} == {"float16"}
+    assert "map" in header["meta"]["validation"] and shipped.with_suffix(".md").is_file()

@@ -1,0 +1,41 @@
+"""Hyper-parameters of classifier training. `get_config("default")` is the recipe for the shipped weights."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from rtmusic.models import ClassifierConfig
+
+
+@dataclass(frozen=True)
+class ClassifyTrainConfig:
+    model: ClassifierConfig = field(default_factory=ClassifierConfig)
+    batch_size: int = 32
+    segment_seconds: float = 3.0
+    steps: int = 20_000
+    learning_rate: float = 2e-3
+    warmup_steps: int = 200
+    weight_decay: float = 1e-5
+    grad_clip: float = 1.0
+    mask_seconds: float = 0.1  # the first hops of each segment (state warm-up) are not scored
+    eval_every: int = 500
+    checkpoint_every: int = 100
+    val_clips: int = 220  # 20 of each of the 11 scenes
+    val_seconds: float = 5.0
+    seed: int = 0
+    log_every: int = 10
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["model"] = self.model.to_dict()
+        return data
+
+
+def get_config(name: str = "default") -> ClassifyTrainConfig:
+    if name == "default":
+        return ClassifyTrainConfig()
+    if name == "tiny":  # seconds on a CPU: proves the whole loop (data, grads, eval, checkpoint, resume)
+        return replace(ClassifyTrainConfig(), model=ClassifierConfig(hidden=16, layers=1, bands=16), batch_size=2,
+                       segment_seconds=0.3, steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2,
+                       val_clips=4, val_seconds=1.2, log_every=1)
+    raise ValueError(f"unknown config {name!r}; choose 'default' or 'tiny'")

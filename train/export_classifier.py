@@ -1,0 +1,99 @@
+"""Ship a trained classifier: `python -m train.export_classifier [--run-dir DIR] [--checkpoint best.rtm]`.
+
+Writes `rtmusic/weights/classifier.rtm` (float16 parameters; the validation figures are re-measured on the
+float16 weights actually shipped) and its model card `rtmusic/weights/classifier.md`. Once the file exists,
+`--classifier default` (and `--task classify`) use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from rtmusic import checkpoint
+from rtmusic.labels import WINDOW_STATISTIC
+from rtmusic.models import ClassifierConfig
+from train.classify import DEFAULT_RUN_DIR, VAL_SEED, evaluate, make_forward
+from train.configs.classify import get_config
+from train.export import training_summary
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
+
+
+def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int) -> str:
+    cfg = header["config"]
+    rows = "\n".join(f"| {k[3:]} | {v:.3f} |" for k, v in figures.items() if k.startswith("ap_"))
+    return f"""# rtmusic default classifier
+
+Causal multi-label tagger at {cfg['samplerate']} Hz, on the denoiser's analysis: sqrt-Hann window
+{cfg['window']} samples, hop {cfg['hop']} (one decision per {1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); {cfg['bands']}
+mel bands (normalised by a running level, {cfg['level_tau_s']} s; absolute level; frame-to-frame change) ->
+dense embedding -> {cfg['layers']} LSTM layers of {cfg['hidden']} units -> sigmoid over {len(cfg['labels'])} labels:
+{', '.join(cfg['labels'])}. Audio passes through untouched, with the denoiser's latency.
+File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).
+
+## Training
+- Data: `python -m train.build_data` (see `train/DATA.md`), scenes mixed by `train.classify_data`: music
+  (solos, ensembles, bands, drums), speech, noise, silence and near-silence, quiet scenes and mixtures, with
+  sources entering and leaving; per-hop targets from the MIDI labels and component levels.
+- Command: `python -m train.classify` (config `default`: batch {train_config['batch_size']} x
+  {train_config['segment_seconds']} s, AdamW lr {train_config['learning_rate']}, per-hop binary cross-entropy),
+  then `python -m train.export_classifier`.
+- Steps: {summary['steps']}; wall time {summary['wall_hours']:.1f} h over {summary['sessions']} session(s) on
+  {platform.processor() or platform.machine()} ({os.cpu_count()} CPU cores, JAX {jax.__version__}).
+
+## Validation (held-out scenes: {val_clips} clips, shipped float16 weights, 1-second windows)
+Window statistic: {WINDOW_STATISTIC}. mAP **{figures['map']:.3f}**, macro-F1 {figures['macro_f1']:.3f}
+(threshold 0.5), per-hop BCE {figures['val_bce']:.4f}. Decision latency and per-label F1:
+`python -m bench.classify_eval` (bench/README.md).
+
+| label | AP |
+|---|---|
+{rows}
+
+Exported {time.strftime('%Y-%m-%d')} from step {header['meta'].get('step')}.
+"""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR)
+    parser.add_argument("--checkpoint", default="best.rtm")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR / "classifier.rtm")
+    args = parser.parse_args(argv)
+    from train.classify_data import make_classify_validation_set
+    from train.datapaths import data_dir
+
+    header, weights = checkpoint.load(args.run_dir / args.checkpoint)
+    if header.get("kind") != "classifier":
+        raise SystemExit(f"{args.run_dir / args.checkpoint} is a {header.get('kind')} checkpoint, not a classifier")
+    config = ClassifierConfig.from_dict(header["config"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"step": header["meta"].get("step"), "trained_by": "train.classify"}
+    checkpoint.save(args.out, weights, kind="classifier", config=header["config"], meta=meta, dtype="float16")
+    _, shipped = checkpoint.load(args.out)
+    train_config = json.loads((args.run_dir / "config.json").read_text())
+    defaults = get_config("default")
+    clips, seconds = train_config.get("val_clips", defaults.val_clips), train_config.get("val_seconds", defaults.val_seconds)
+    val = make_classify_validation_set(data_dir(args.data_dir), clips, seconds, seed=VAL_SEED)
+    skip = int(round(train_config.get("mask_seconds", defaults.mask_seconds) * config.samplerate / config.hop))
+    figures = evaluate(jax.jit(make_forward(config)), jax.tree_util.tree_map(np.asarray, shipped), val, config, skip)
+    card = model_card(checkpoint.read_header(args.out), figures, training_summary(args.run_dir), train_config,
+                      args.out.stat().st_size, clips)
+    args.out.with_suffix(".md").write_text(card)
+    checkpoint.save(args.out, shipped, kind="classifier", config=header["config"], meta={**meta, "validation": figures},
+                    dtype="float16")
+    print(card)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
