@@ -6,6 +6,10 @@ Public API (heavy modules load lazily, so `import rtmusic` stays light):
   ``process_hop()`` runs one hop live, ``process()`` scans a whole signal offline with the same step.
 - ``rtmusic.load_model(name_or_path)``: a built-in name (``default``, ``bypass``, ``lstm-random``) or a
   checkpoint path.
+- ``rtmusic.load_classifier(name_or_path)``: ``default``, ``classifier-random`` or a checkpoint of kind
+  "classifier"; ``rtmusic.model_for_tasks("denoise,classify", model, classifier)``: the one model a stream
+  runs for its tasks (the combined model for both). Label probabilities are the step's aux
+  (``rtmusic.labels`` summarises them per window).
 - ``rtmusic.errors``: ``RtmusicError`` and its subclasses.
 """
 
@@ -25,7 +29,7 @@ from rtmusic.errors import (  # noqa: F401  (re-exports)
 
 
 def __getattr__(name: str):
-    if name in ("Processor", "load_model"):
+    if name in ("Processor", "load_model", "load_classifier", "model_for_tasks"):
         from rtmusic import processor
 
         return getattr(processor, name)
