@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 import numpy as np
 
 from rtmusic import checkpoint
@@ -127,10 +128,38 @@ class Processor:
     def __init__(self, model: StreamModel, *, atten_lim_db: float | None = None, mix: float = 0.0):
         self.model = model
         self.params = jax.device_put(model.params(make_knobs(atten_lim_db, mix)))
-        self._step = jax.jit(model.step)
         self._scan = jax.jit(lambda params, carry, hops: scan_hops(model.step, params, carry, hops))
-        self.carry = model.init_carry()
+        flat, self._unravel = ravel_pytree(model.init_carry())
+        self._flat_carry = flat
+        self._step = jax.jit(self._live_hop_function())
         self.prepared = False
+
+    def _live_hop_function(self):
+        """The step as the live worker calls it: (knobs, flat carry [n], hop) -> (flat carry, packed).
+
+        Same step, cheaper call: the weights are closed over (compiled in as constants) and the carry
+        travels as one flat vector, so a call passes three arrays instead of dozens of pytree leaves,
+        and one packed result [hop + n_aux + 1] (audio, aux, reset flag) comes back in one transfer.
+        Measured: about half the per-hop dispatch cost of calling the plain jitted step.
+        """
+        model, weights, unravel = self.model, self.params["net"], self._unravel
+
+        def live_hop(knobs, flat_carry, hop):
+            carry, (out, aux) = model.step({"net": weights, "knobs": knobs}, unravel(flat_carry), hop)
+            flat, _ = ravel_pytree(carry)
+            packed = jnp.concatenate([out, aux.values, aux.nonfinite_reset[None].astype(jnp.float32)])
+            return flat, packed
+
+        return live_hop
+
+    @property
+    def carry(self):
+        """The streaming state as the model's carry pytree."""
+        return self._unravel(self._flat_carry)
+
+    @carry.setter
+    def carry(self, value) -> None:
+        self._flat_carry, _ = ravel_pytree(value)
 
     @classmethod
     def from_name(cls, name_or_path: str = "default", **knobs) -> "Processor":
@@ -174,8 +203,10 @@ class Processor:
 
     def process_hop(self, hop: np.ndarray) -> HopResult:
         """One hop [hop] float32 -> HopResult; advances the carry. Not for the audio callback (calls JAX)."""
-        self.carry, (out, aux) = self._step(self.params, self.carry, hop)
-        return HopResult(np.asarray(out), np.asarray(aux.values), bool(aux.nonfinite_reset))
+        self._flat_carry, packed = self._step(self.params["knobs"], self._flat_carry, hop)
+        packed = np.asarray(packed)
+        hop_size = self.model.hop
+        return HopResult(packed[:hop_size], packed[hop_size:-1], bool(packed[-1] > 0.5))
 
     def process(self, signal: np.ndarray, progress: Callable[[int, int], None] | None = None) -> OfflineResult:
         """Scan the step over a whole mono signal [n] from a fresh state; the result is delay-compensated.
