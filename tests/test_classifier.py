@@ -361,3 +361,13 @@ def test_decision_latency_and_onsets():
     probs[800:] = 0.0  # never again: the onset at 800 is missed
     lat = decision_latencies(probs, target, hop_s, gap_s=0.5, max_wait_s=2.0)
     assert lat[0] == pytest.approx(11 * hop_s) and math.isnan(lat[1])
+
+
+def test_bar_order_only_changes_when_a_label_clearly_overtakes():
+    monitor = LabelMonitor(("a", "b", "c"), slice(0, 3), 240, 48000)
+    monitor.smoothed[:] = [0.50, 0.49, 0.10]
+    assert [line.split()[0] for line in monitor.bar_lines(2)] == ["a", "b"]
+    monitor.smoothed[:] = [0.49, 0.50, 0.10]  # b edges ahead: the display keeps its order
+    assert [line.split()[0] for line in monitor.bar_lines(2)] == ["a", "b"]
+    monitor.smoothed[:] = [0.40, 0.50, 0.45]  # b clearly ahead, c overtakes a
+    assert [line.split()[0] for line in monitor.bar_lines(2)] == ["b", "c"]
