@@ -13,36 +13,25 @@ window statistic as `rtmusic process --labels-out` (see `rtmusic.labels`).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import sys
-import time
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from rtmusic import checkpoint
 from rtmusic.labels import window_probabilities, window_targets
 from rtmusic.metrics import f1_per_label, per_label_average_precision
 from rtmusic.models import ClassifierConfig, init_label_net
 from rtmusic.step import classifier_model, make_knobs, scan_hops
+from train import loop
 from train.configs.classify import ClassifyTrainConfig, get_config
-from train.denoise import make_optimizer
 
-DEFAULT_RUN_DIR = Path(os.environ.get("RTMUSIC_RUNS", Path.home() / ".cache" / "rtmusic" / "runs")) / "classify"
+DEFAULT_RUN_DIR = loop.RUNS_DIR / "classify"
 VAL_SEED = 4321
-
-
-class TrainState(NamedTuple):
-    step: jax.Array  # [] int32
-    weights: Any
-    opt_state: Any
+CURVES = loop.CurvesSpec(loss_label="binary cross-entropy", val_loss_key="val_bce", val_keys=("map", "macro_f1"),
+                         val_ylabel="validation, 1-s windows", val_ylim=(0.0, 1.0))
 
 
 def make_forward(model_config: ClassifierConfig):
@@ -69,11 +58,10 @@ def classify_loss(logits: jax.Array, targets: jax.Array, skip_hops: int):
     return jnp.mean(bce)
 
 
-def make_train_step(config: ClassifyTrainConfig, optimizer, mesh: Mesh):
+def make_loss(config: ClassifyTrainConfig):
+    """loss(weights, audio [B, T], targets [B, hops, L]) -> (BCE, {"accuracy"}), first hops not scored."""
     forward = make_forward(config.model)
-    skip = int(round(config.mask_seconds * config.model.samplerate / config.model.hop))
-    data = NamedSharding(mesh, PartitionSpec("data"))
-    replicated = NamedSharding(mesh, PartitionSpec())
+    skip = skip_hops(config)
 
     def loss_fn(weights, audio, targets):
         logits = forward(weights, audio)
@@ -81,42 +69,11 @@ def make_train_step(config: ClassifyTrainConfig, optimizer, mesh: Mesh):
         hits = ((logits[:, skip:] > 0) == (targets[:, skip:] > 0.5)).mean()
         return loss, {"accuracy": hits}
 
-    def train_step(state: TrainState, audio, targets):
-        (loss, parts), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.weights, audio, targets)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.weights)
-        weights = optax.apply_updates(state.weights, updates)
-        metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), **parts}
-        return TrainState(state.step + 1, weights, opt_state), metrics
-
-    step = jax.jit(train_step, in_shardings=(replicated, data, data), out_shardings=(replicated, replicated),
-                   donate_argnums=(0,))
-    return step, jax.jit(forward), data, replicated, skip
+    return loss_fn
 
 
-# ---- checkpoints ------------------------------------------------------------------------------------
-def save_state(run_dir: Path, state: TrainState, config: ClassifyTrainConfig) -> None:
-    leaves = jax.tree_util.tree_leaves(state.opt_state)
-    checkpoint.save(run_dir / "latest.rtm", jax.device_get(state.weights), kind="classifier",
-                    config=config.model.to_dict(), meta={"step": int(state.step)})
-    checkpoint.save(run_dir / "optimizer.rtm", {f"leaf{i:04d}": np.asarray(x) for i, x in enumerate(leaves)},
-                    kind="optimizer-state", config={"step": int(state.step)})
-
-
-def load_state(run_dir: Path, optimizer, config: ClassifyTrainConfig) -> TrainState | None:
-    latest, opt_file = run_dir / "latest.rtm", run_dir / "optimizer.rtm"
-    if not (latest.exists() and opt_file.exists()):
-        return None
-    header, weights = checkpoint.load(latest)
-    if header.get("kind") != "classifier" or header["config"] != config.model.to_dict():
-        raise SystemExit(f"{latest} was trained with another model config; use --fresh or another --run-dir")
-    opt_header, opt_leaves = checkpoint.load(opt_file)
-    weights = jax.tree_util.tree_map(jnp.asarray, weights)
-    treedef = jax.tree_util.tree_structure(optimizer.init(weights))
-    leaves = [jnp.asarray(opt_leaves[f"leaf{i:04d}"]) for i in range(treedef.num_leaves)]
-    step = int(header["meta"]["step"])
-    if int(opt_header["config"]["step"]) != step:
-        raise SystemExit(f"{run_dir}: weights and optimizer state are from different steps; use --fresh")
-    return TrainState(jnp.int32(step), weights, jax.tree_util.tree_unflatten(treedef, leaves))
+def skip_hops(config: ClassifyTrainConfig) -> int:
+    return int(round(config.mask_seconds * config.model.samplerate / config.model.hop))
 
 
 # ---- validation -------------------------------------------------------------------------------------
@@ -150,134 +107,43 @@ def evaluate(forward, weights, val: dict[str, np.ndarray], model: ClassifierConf
     return figures
 
 
-# ---- plots ------------------------------------------------------------------------------------------
-def plot_curves(run_dir: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    train_rows = [r for r in rows if "loss" in r]
-    val_rows = [r for r in rows if "score" in r]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    if train_rows:
-        steps = np.array([r["step"] for r in train_rows])
-        loss = np.array([r["loss"] for r in train_rows])
-        ax1.plot(steps, loss, alpha=0.3, label="BCE (train)")
-        k = max(1, len(loss) // 50)
-        ax1.plot(steps[k - 1:], np.convolve(loss, np.ones(k) / k, "valid"), label=f"BCE (mean of {k})")
-    pts = [(r["step"], r["val_bce"]) for r in val_rows if "val_bce" in r]
-    if pts:
-        ax1.plot(*zip(*pts), marker="o", label="BCE (validation)")
-    ax1.set_xlabel("step"), ax1.set_ylabel("binary cross-entropy"), ax1.legend(), ax1.grid(alpha=0.3)
-    for key in ("map", "macro_f1"):
-        pts = [(r["step"], r[key]) for r in val_rows if key in r]
-        if pts:
-            ax2.plot(*zip(*pts), marker="o", label=key)
-    ax2.set_ylim(0, 1)
-    ax2.set_xlabel("step"), ax2.set_ylabel("validation, 1-s windows"), ax2.legend(), ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(run_dir / "curves.png", dpi=90)
-    plt.close(fig)
-
-
-# ---- the loop ---------------------------------------------------------------------------------------
+# ---- the run ----------------------------------------------------------------------------------------
 def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = None, fresh: bool = False,
           progress: bool = True, max_minutes: float | None = None) -> dict[str, float]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from train.classify_data import ClassifySampler, make_classify_validation_set
     from train.datapaths import data_dir as resolve_data_dir
 
     data_dir = resolve_data_dir(data_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-    devices = jax.devices()
-    if config.batch_size % len(devices):
-        raise SystemExit(f"batch size {config.batch_size} must be a multiple of the {len(devices)} devices")
-    mesh = Mesh(np.array(devices), ("data",))
-    print(f"train: data-parallel over {len(devices)} {devices[0].platform} device(s), batch "
-          f"{config.batch_size}, run dir {run_dir}", file=sys.stderr, flush=True)
-    optimizer = make_optimizer(config)
-    train_step, forward, data_sharding, replicated, skip = make_train_step(config, optimizer, mesh)
-
-    state = None if fresh else load_state(run_dir, optimizer, config)
-    if state is None:
-        weights = init_label_net(config.model, seed=config.seed)
-        state = TrainState(jnp.int32(0), weights, optimizer.init(weights))
-        for stale in ("metrics.jsonl", "best.json"):
-            if fresh and (run_dir / stale).exists():
-                (run_dir / stale).unlink()
-    state = jax.device_put(state, replicated)
-    start_step = int(state.step)
+    sharding = loop.data_parallel(config.batch_size)
+    optimizer = loop.make_optimizer(config)
+    train_step = loop.jit_train_step(make_loss(config), optimizer, sharding)
+    forward = jax.jit(make_forward(config.model))
     sampler = ClassifySampler(data_dir, "train", config.segment_seconds, config.batch_size,
-                              seed=config.seed + start_step, prefetch=3)
+                              seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3)
     val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED)
-    best_file = run_dir / "best.json"
-    best = json.loads(best_file.read_text())["score"] if best_file.exists() and not fresh else -np.inf
-    log = open(run_dir / "metrics.jsonl", "a")
-    deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
-    last_figures: dict[str, float] = {}
-    columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-               TimeRemainingColumn())
-    try:
-        with Progress(*columns, disable=not progress) as bar:
-            task = bar.add_task("train", total=config.steps, completed=start_step, info="compiling...")
-            tick, audio_seconds = time.perf_counter(), 0.0
-            for step in range(start_step, config.steps):
-                batch = sampler.next_batch()
-                audio = jax.device_put(jnp.asarray(batch["audio"]), data_sharding)
-                targets = jax.device_put(jnp.asarray(batch["targets"]), data_sharding)
-                state, metrics = train_step(state, audio, targets)
-                audio_seconds += config.batch_size * sampler.n_samples / config.model.samplerate
-                done = step + 1
-                if done % config.log_every == 0 or done == config.steps:
-                    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-                    rate = audio_seconds / (time.perf_counter() - tick)
-                    tick, audio_seconds = time.perf_counter(), 0.0
-                    log.write(json.dumps({"step": done, "time": time.time(), "audio_s_per_s": rate, **metrics}) + "\n")
-                    log.flush()
-                    bar.update(task, completed=done, info=f"bce {metrics['loss']:.4f} | {rate:5.1f} s audio/s")
-                if done % config.checkpoint_every == 0 or done == config.steps:
-                    save_state(run_dir, state, config)
-                if done % config.eval_every == 0 or done == config.steps:
-                    last_figures = evaluate(forward, state.weights, val, config.model, skip)
-                    log.write(json.dumps({"step": done, "time": time.time(), **last_figures}) + "\n")
-                    log.flush()
-                    if last_figures["score"] > best:
-                        best = last_figures["score"]
-                        checkpoint.save(run_dir / "best.rtm", jax.device_get(state.weights), kind="classifier",
-                                        config=config.model.to_dict(), meta={"step": done, "validation": last_figures})
-                        best_file.write_text(json.dumps({"step": done, **last_figures}, indent=1))
-                    plot_curves(run_dir)
-                    bar.console.log(f"step {done}: val mAP {last_figures['map']:.3f}, macro-F1 "
-                                    f"{last_figures['macro_f1']:.3f}, BCE {last_figures['val_bce']:.4f}")
-                if deadline is not None and time.monotonic() > deadline:
-                    save_state(run_dir, state, config)
-                    break
-    finally:
-        sampler.close()
-        log.close()
-    return last_figures
+
+    def next_batch():
+        batch = sampler.next_batch()
+        return batch["audio"], batch["targets"]
+
+    task = loop.Task(
+        kind="classifier", model_config=config.model.to_dict(),
+        init_weights=lambda: init_label_net(config.model, seed=config.seed),
+        next_batch=next_batch,
+        audio_seconds_per_batch=config.batch_size * sampler.n_samples / config.model.samplerate,
+        evaluate=lambda weights: evaluate(forward, weights, val, config.model, skip_hops(config)),
+        describe_train=lambda m: f"bce {m['loss']:.4f}",
+        describe_eval=lambda f: f"val mAP {f['map']:.3f}, macro-F1 {f['macro_f1']:.3f}, BCE {f['val_bce']:.4f}",
+        curves=CURVES, close=sampler.close,
+    )
+    return loop.fit(config, run_dir, task, train_step, sharding, optimizer, fresh=fresh, progress=progress,
+                    max_minutes=max_minutes)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.classify", description=__doc__.split("\n\n")[0],
-                                     epilog="example: nohup python -m train.classify > classify.log 2>&1 &")
-    parser.add_argument("--config", default="default", choices=("default", "tiny"))
-    parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR)
-    parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
-    parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
-    parser.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
-    parser.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --run-dir")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    config = get_config(args.config)
-    if args.steps is not None:
-        from dataclasses import replace
-
-        config = replace(config, steps=args.steps)
+    config, args = loop.parse_args("python -m train.classify", __doc__, get_config, DEFAULT_RUN_DIR, argv)
     figures = train(config, args.run_dir, args.data_dir, fresh=args.fresh, progress=not args.no_progress,
                     max_minutes=args.max_minutes)
     print(json.dumps(figures, indent=1))

@@ -1,0 +1,249 @@
+"""What every rtmusic training run shares: sharding, the jitted update, checkpoints, resume, logs, plots.
+
+A task (denoiser, classifier) supplies only what differs — its loss, batches, validation and plot — as a
+`Task`; `fit` runs the loop. Runs are data-parallel over every visible JAX device with `jax.sharding`
+(batch split along a 'data' mesh axis, weights replicated), so one command serves one CPU, several GPUs
+or a TPU host. Checkpoints (no pickle) are written every `checkpoint_every` steps; a run resumes from the
+latest one, and `best.rtm` keeps the best validation score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from rtmusic import checkpoint
+
+RUNS_DIR = Path(os.environ.get("RTMUSIC_RUNS", Path.home() / ".cache" / "rtmusic" / "runs"))
+
+
+class TrainState(NamedTuple):
+    step: jax.Array  # [] int32
+    weights: Any
+    opt_state: Any
+
+
+class Sharding(NamedTuple):
+    mesh: Mesh
+    data: NamedSharding  # batch axis split over devices
+    replicated: NamedSharding  # weights and optimizer state on every device
+
+
+def data_parallel(batch_size: int) -> Sharding:
+    devices = jax.devices()
+    if batch_size % len(devices):
+        raise SystemExit(f"batch size {batch_size} must be a multiple of the {len(devices)} devices")
+    mesh = Mesh(np.array(devices), ("data",))
+    print(f"train: data-parallel over {len(devices)} {devices[0].platform} device(s), batch {batch_size}",
+          file=sys.stderr, flush=True)
+    return Sharding(mesh, NamedSharding(mesh, PartitionSpec("data")), NamedSharding(mesh, PartitionSpec()))
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+    """AdamW with warm-up and cosine decay, global-norm clipping. `config` has the usual fields."""
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, config.learning_rate, config.warmup_steps, max(config.steps, config.warmup_steps + 1),
+        0.05 * config.learning_rate,
+    )
+    return optax.chain(optax.clip_by_global_norm(config.grad_clip),
+                       optax.adamw(schedule, weight_decay=config.weight_decay))
+
+
+def jit_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, sharding: Sharding, n_inputs: int = 2):
+    """train_step(state, *batch) -> (state, metrics) for `loss_fn(weights, *batch) -> (loss, parts)`."""
+
+    def train_step(state: TrainState, *batch):
+        (loss, parts), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.weights, *batch)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.weights)
+        weights = optax.apply_updates(state.weights, updates)
+        metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), **parts}
+        return TrainState(state.step + 1, weights, opt_state), metrics
+
+    return jax.jit(train_step, in_shardings=(sharding.replicated,) + (sharding.data,) * n_inputs,
+                   out_shardings=(sharding.replicated, sharding.replicated), donate_argnums=(0,))
+
+
+# ---- checkpoints ------------------------------------------------------------------------------------
+def save_state(run_dir: Path, state: TrainState, kind: str, model_config: dict) -> None:
+    leaves = jax.tree_util.tree_leaves(state.opt_state)
+    checkpoint.save(run_dir / "latest.rtm", jax.device_get(state.weights), kind=kind, config=model_config,
+                    meta={"step": int(state.step)})
+    checkpoint.save(run_dir / "optimizer.rtm", {f"leaf{i:04d}": np.asarray(x) for i, x in enumerate(leaves)},
+                    kind="optimizer-state", config={"step": int(state.step)})
+
+
+def resume_step(run_dir: Path, fresh: bool) -> int:
+    """The step a run will resume from (0 for a fresh run): seeds the data sampler differently per resume."""
+    latest = run_dir / "latest.rtm"
+    return 0 if fresh or not latest.exists() else int(checkpoint.read_header(latest)["meta"]["step"])
+
+
+def load_state(run_dir: Path, optimizer, kind: str, model_config: dict) -> TrainState | None:
+    latest, opt_file = run_dir / "latest.rtm", run_dir / "optimizer.rtm"
+    if not (latest.exists() and opt_file.exists()):
+        return None
+    header, weights = checkpoint.load(latest)
+    if header.get("kind") != kind or header["config"] != model_config:
+        raise SystemExit(f"{latest} was trained with another model config; use --fresh or another --run-dir")
+    opt_header, opt_leaves = checkpoint.load(opt_file)
+    weights = jax.tree_util.tree_map(jnp.asarray, weights)
+    treedef = jax.tree_util.tree_structure(optimizer.init(weights))
+    leaves = [jnp.asarray(opt_leaves[f"leaf{i:04d}"]) for i in range(treedef.num_leaves)]
+    step = int(header["meta"]["step"])
+    if int(opt_header["config"]["step"]) != step:
+        raise SystemExit(f"{run_dir}: weights and optimizer state are from different steps; use --fresh")
+    return TrainState(jnp.int32(step), weights, jax.tree_util.tree_unflatten(treedef, leaves))
+
+
+# ---- plots ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CurvesSpec:
+    """What the curves PNG shows: training loss (left), validation figures (right)."""
+
+    loss_label: str = "loss"
+    val_loss_key: str | None = None  # a validation loss drawn next to the training loss
+    val_keys: tuple[str, ...] = ()
+    val_ylabel: str = "validation"
+    val_ylim: tuple[float, float] | None = None
+    zero_line: bool = False
+
+
+def plot_curves(run_dir: Path, spec: CurvesSpec) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    train_rows = [r for r in rows if "loss" in r]
+    val_rows = [r for r in rows if "score" in r]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    if train_rows:
+        steps = np.array([r["step"] for r in train_rows])
+        loss = np.array([r["loss"] for r in train_rows])
+        ax1.plot(steps, loss, alpha=0.3, label=f"{spec.loss_label} (train)")
+        k = max(1, len(loss) // 50)
+        ax1.plot(steps[k - 1:], np.convolve(loss, np.ones(k) / k, "valid"), label=f"{spec.loss_label} (mean of {k})")
+    if spec.val_loss_key:
+        pts = [(r["step"], r[spec.val_loss_key]) for r in val_rows if spec.val_loss_key in r]
+        if pts:
+            ax1.plot(*zip(*pts), marker="o", label=f"{spec.loss_label} (validation)")
+    ax1.set_xlabel("step"), ax1.set_ylabel(spec.loss_label), ax1.legend(), ax1.grid(alpha=0.3)
+    for key in spec.val_keys:
+        pts = [(r["step"], r[key]) for r in val_rows if key in r]
+        if pts:
+            ax2.plot(*zip(*pts), marker="o", label=key)
+    if spec.zero_line:
+        ax2.axhline(0, color="k", lw=0.5)
+    if spec.val_ylim:
+        ax2.set_ylim(*spec.val_ylim)
+    ax2.set_xlabel("step"), ax2.set_ylabel(spec.val_ylabel), ax2.legend(), ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(run_dir / "curves.png", dpi=90)
+    plt.close(fig)
+
+
+# ---- the loop ---------------------------------------------------------------------------------------
+@dataclass
+class Task:
+    """What one kind of training supplies to `fit`."""
+
+    kind: str  # checkpoint kind: "denoiser" | "classifier"
+    model_config: dict
+    init_weights: Callable[[], Any]
+    next_batch: Callable[[], tuple[np.ndarray, ...]]  # the arrays train_step takes after the state
+    audio_seconds_per_batch: float
+    evaluate: Callable[[Any], dict[str, float]]  # weights -> figures, with "score" (higher is better)
+    describe_train: Callable[[dict[str, float]], str]
+    describe_eval: Callable[[dict[str, float]], str]
+    curves: CurvesSpec
+    close: Callable[[], None] = lambda: None
+
+
+def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optimizer, *, fresh: bool = False,
+        progress: bool = True, max_minutes: float | None = None) -> dict[str, float]:
+    """Run (or resume) training to `config.steps`; returns the last validation figures."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    state = None if fresh else load_state(run_dir, optimizer, task.kind, task.model_config)
+    if state is None:
+        weights = task.init_weights()
+        state = TrainState(jnp.int32(0), weights, optimizer.init(weights))
+        for stale in ("metrics.jsonl", "best.json"):
+            if fresh and (run_dir / stale).exists():
+                (run_dir / stale).unlink()
+    state = jax.device_put(state, sharding.replicated)
+    start_step = int(state.step)
+    best_file = run_dir / "best.json"
+    best = json.loads(best_file.read_text())["score"] if best_file.exists() else -np.inf
+    deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
+    last_figures: dict[str, float] = {}
+    columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+               TimeRemainingColumn())
+    log = open(run_dir / "metrics.jsonl", "a")
+    try:
+        with Progress(*columns, disable=not progress) as bar:
+            bar_task = bar.add_task("train", total=config.steps, completed=start_step, info="compiling...")
+            tick, audio_seconds = time.perf_counter(), 0.0
+            for step in range(start_step, config.steps):
+                batch = [jax.device_put(jnp.asarray(x), sharding.data) for x in task.next_batch()]
+                state, metrics = train_step(state, *batch)
+                audio_seconds += task.audio_seconds_per_batch
+                done = step + 1
+                if done % config.log_every == 0 or done == config.steps:
+                    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+                    rate = audio_seconds / (time.perf_counter() - tick)
+                    tick, audio_seconds = time.perf_counter(), 0.0
+                    log.write(json.dumps({"step": done, "time": time.time(), "audio_s_per_s": rate, **metrics}) + "\n")
+                    log.flush()
+                    bar.update(bar_task, completed=done, info=f"{task.describe_train(metrics)} | {rate:5.1f} s audio/s")
+                if done % config.checkpoint_every == 0 or done == config.steps:
+                    save_state(run_dir, state, task.kind, task.model_config)
+                if done % config.eval_every == 0 or done == config.steps:
+                    last_figures = task.evaluate(state.weights)
+                    log.write(json.dumps({"step": done, "time": time.time(), **last_figures}) + "\n")
+                    log.flush()
+                    if last_figures["score"] > best:
+                        best = last_figures["score"]
+                        checkpoint.save(run_dir / "best.rtm", jax.device_get(state.weights), kind=task.kind,
+                                        config=task.model_config, meta={"step": done, "validation": last_figures})
+                        best_file.write_text(json.dumps({"step": done, **last_figures}, indent=1))
+                    plot_curves(run_dir, task.curves)
+                    bar.console.log(f"step {done}: {task.describe_eval(last_figures)}")
+                if deadline is not None and time.monotonic() > deadline:
+                    save_state(run_dir, state, task.kind, task.model_config)
+                    break
+    finally:
+        task.close()
+        log.close()
+    return last_figures
+
+
+def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_run_dir: Path, argv=None):
+    """The common command line of training entry points -> (config, args)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0],
+                                     epilog=f"example: nohup {prog} > train.log 2>&1 &  (resumes where it stopped)")
+    parser.add_argument("--config", default="default", choices=("default", "tiny"))
+    parser.add_argument("--run-dir", type=Path, default=default_run_dir)
+    parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
+    parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
+    parser.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --run-dir")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    config = get_config(args.config)
+    if args.steps is not None:
+        config = replace(config, steps=args.steps)
+    return config, args
