@@ -184,6 +184,10 @@ class Processor:
         """Algorithmic latency, block-I/O convention (window + look-ahead)."""
         return self.model.algorithmic_latency
 
+    def compiled_programs(self) -> int:
+        """How many programs the live per-hop call has compiled so far (constant once prepared)."""
+        return self._step._cache_size()
+
     def set_knobs(self, atten_lim_db: float | None = None, mix: float = 0.0) -> None:
         self.params = {**self.params, "knobs": jax.device_put(make_knobs(atten_lim_db, mix))}
 

@@ -356,6 +356,7 @@ def test_lstm_lag_is_constant_over_ten_seconds(jack_server, cli_env, tmp_path):
     print(f"lstm-random: lag {start_lag} (start) / {end_lag} (end), expected {expected}; "
           f"misses {stats['counters']['deadline_misses']}, xruns {stats['counters']['xruns']}")
     assert start_lag == end_lag == expected, describe(cli, stats, take)
+    assert stats["compiled_after_start"] == 0, "the per-hop step compiled while audio was flowing"
 
     # The dry fallback (deadline misses) has the same lag by design; show the *processed* samples do too.
     dry = dry_mask(take, expected, signal.size)

@@ -145,6 +145,7 @@ class LiveStream:
             self.recorder.start()
         self.stream.start()
         self.started_at = time.monotonic()
+        self._compiled_at_start = self.processor.compiled_programs()
         self._last_progress = self.started_at
 
     # ---- while running -------------------------------------------------------------------------------
@@ -194,6 +195,9 @@ class LiveStream:
             "details": counters,
             "compute_us": self.compute_percentiles(),
             "worker_realtime": bool(self.worker and self.worker.realtime),
+            # programs JAX compiled for the per-hop call after the stream started (must stay 0)
+            "compiled_after_start": (self.processor.compiled_programs() - self._compiled_at_start
+                                     if self.started_at is not None else 0),
         }
 
     # ---- teardown ------------------------------------------------------------------------------------
