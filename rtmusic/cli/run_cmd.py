@@ -254,8 +254,8 @@ def run(args) -> int:
             os._exit(EXIT_ABORTED)
         live.close()
         raise
-    stats = live.stats()
     live.close()
+    stats = live.stats()  # after the worker stopped: counters and label rows agree
     if monitor is not None:
         monitor.update(live.worker)  # the worker has stopped: every hop it ran is in the ring
         monitor.close()

@@ -73,6 +73,7 @@ class LiveStream:
         self.report: LatencyReport | None = None
         self.abandoned = False
         self.started_at: float | None = None
+        self.stopped_at: float | None = None
         self._last_callbacks = 0
         self._last_progress = 0.0
         self._old_switch = sys.getswitchinterval()
@@ -172,7 +173,9 @@ class LiveStream:
                 raise StreamAborted(f"the {part} failed: {thread.error!r}") from thread.error
 
     def elapsed(self) -> float:
-        return 0.0 if self.started_at is None else time.monotonic() - self.started_at
+        if self.started_at is None:
+            return 0.0
+        return (self.stopped_at or time.monotonic()) - self.started_at
 
     def compute_percentiles(self) -> dict[str, float]:
         times = self.worker.compute_times_us() if self.worker else np.zeros(0)
@@ -203,6 +206,8 @@ class LiveStream:
     # ---- teardown ------------------------------------------------------------------------------------
     def close(self) -> None:
         """Stop everything. After an abandoned stream PortAudio is not touched (it could hang)."""
+        if self.started_at is not None and self.stopped_at is None:
+            self.stopped_at = time.monotonic()
         if self.stream is not None and not self.abandoned:
             try:
                 self.stream.stop()
