@@ -50,7 +50,7 @@ def add_parser(sub) -> None:
     p.add_argument("--samplerate", type=int, metavar="HZ", help="stream rate (must be the model's rate, 48000)")
     p.add_argument("--blocksize", type=int, default=0, metavar="FRAMES",
                    help="host block size; 0 lets the audio server choose and adds no buffering (default: 0)")
-    p.add_argument("--safety-ms", type=float, default=1.0, metavar="MS",
+    p.add_argument("--safety-ms", type=float, default=3.0, metavar="MS",
                    help="extra pre-fill that absorbs compute jitter; raise it if deadline misses show (default: %(default)s)")
     p.add_argument("--latency-budget", type=float, default=50.0, metavar="MS",
                    help="refuse to start if the total latency exceeds this (default: %(default)s ms)")
