@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,129 +30,14 @@ import numpy as np
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "compute.json"
 MODELS = ("lstm-random", "bypass")
 
-
-def machine_info() -> dict:
-    import jax
-    import numba
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "jax_backend": jax.default_backend(),
-        "numba": numba.__version__,
-        "numpy": np.__version__,
-    }
-
-
-def _percentiles(us: np.ndarray, hop_us: float) -> dict:
-    p50, p99 = np.percentile(us, [50, 99])
-    return {
-        "hops": int(us.size),
-        "mean_us": round(float(us.mean()), 1),
-        "p50_us": round(float(p50), 1),
-        "p99_us": round(float(p99), 1),
-        "max_us": round(float(us.max()), 1),
-        "realtime_factor": round(float(p50) / hop_us, 4),
-        "p99_pct_of_hop": round(100.0 * float(p99) / hop_us, 1),
-    }
-
-
-def _count_params(weights) -> int:
-    import jax
-
-    return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(weights)))
-
-
-def bench_step(processor, hops: int, warmup: int = 100) -> dict:
-    """Time `hops` consecutive `process_hop` calls on varied input (noise bursts and silence)."""
-    rng = np.random.default_rng(0)
-    inputs = (rng.standard_normal((64, processor.hop)) * rng.uniform(0, 0.3, (64, 1))).astype(np.float32)
-    inputs[::8] = 0.0
-    processor.prepare(warmup_hops=warmup)
-    times = np.empty(hops, np.float64)
-    clock = time.perf_counter
-    for i in range(hops):
-        x = inputs[i & 63]
-        started = clock()
-        processor.process_hop(x)
-        times[i] = clock() - started
-    processor.reset()
-    hop_us = 1e6 * processor.hop / processor.samplerate
-    return _percentiles(times * 1e6, hop_us)
-
-
-def bench_engine(processor, hops: int, blocksize: int, runs: int = 3) -> dict:
-    """Whole-engine cost per hop: `emulate_stream` over `hops` hops of noise in `blocksize`-frame blocks."""
-    from rtmusic.engine import state as S
-    from rtmusic.engine.emulate import emulate_stream
-
-    prefill = processor.hop + blocksize + 48
-    signal = (0.1 * np.random.default_rng(1).standard_normal(hops * processor.hop)).astype(np.float32)
-    emulate_stream(processor, signal[: 64 * processor.hop], [blocksize], prefill)  # compile / warm up
-    per_hop = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        _, state = emulate_stream(processor, signal, [blocksize], prefill)
-        elapsed = time.perf_counter() - started
-        per_hop.append(1e6 * elapsed / int(state.ctl[S.HOPS_DONE]))
-        counters = state.counters()
-    hop_us = 1e6 * processor.hop / processor.samplerate
-    best, median = min(per_hop), float(np.median(per_hop))
-    return {
-        "blocksize": blocksize,
-        "hops": counters["hops"],
-        "callbacks": counters["callbacks"],
-        "runs": runs,
-        "best_us_per_hop": round(best, 1),
-        "median_us_per_hop": round(median, 1),
-        "realtime_factor": round(median / hop_us, 4),
-        "deadline_misses": counters["deadline_misses"],
-    }
-
-
-def bench_callback(hop: int, blocksize: int, blocks: int = 5000) -> dict:
-    """The callback body alone (`run_block`, called from Python as the emulation does), per host block.
-
-    No worker runs, so every sample takes the dry path: the callback's most expensive branch. The
-    figure includes the Python-to-Numba call (a few us) that the compiled C callback does not pay.
-    """
-    from rtmusic.engine import state as S
-    from rtmusic.engine.callback import run_block
-
-    state = S.EngineState.create(hop=hop, prefill=hop + blocksize, step_delay=hop, max_block=blocksize)
-    inp = (0.1 * np.random.default_rng(2).standard_normal((blocksize, 1))).astype(np.float32)
-    out = np.zeros((blocksize, 2), np.float32)
-    for _ in range(100):
-        run_block(state, inp, out)
-    times = np.empty(blocks, np.float64)
-    clock = time.perf_counter
-    for i in range(blocks):
-        started = clock()
-        run_block(state, inp, out)
-        times[i] = clock() - started
-    us = times * 1e6
-    p50, p99 = np.percentile(us, [50, 99])
-    return {"blocksize": blocksize, "blocks": blocks, "p50_us": round(float(p50), 2),
-            "p99_us": round(float(p99), 2), "max_us": round(float(us.max()), 1),
-            "p50_pct_of_block": round(100.0 * float(p50) / (1e6 * blocksize / 48000), 3)}
+from rtmusic.bench.compute import (  # noqa: E402 - the measuring code lives in the library (rtmusic bench)
+    bench_callback,
+    bench_engine,
+    bench_step,
+    count_params as _count_params,
+    machine_info,
+    percentiles as _percentiles,
+)
 
 
 def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, blocksize: int = 128,
