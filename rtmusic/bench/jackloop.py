@@ -320,6 +320,9 @@ def measure_lags(take: Take, window_s: float = 1.0, skip_s: float = 0.3) -> dict
     nz = np.flatnonzero(take.head)
     onset = int(nz[0]) if nz.size else None
     first = int(skip_s * rate) + MAX_LAG
+    w = min(w, take.head_frames - first)
+    if w < rate // 4:
+        raise JackBenchError(f"take of {take.frames} frames too short to measure a lag (needs about 1 s)")
     start_lag = lag_in(take, first, take.head[first:first + w]) if take.head_frames >= first + w else (None, 0.0)
     tail_first, tail = take.tail_recording()
     end_lag = lag_in(take, tail_first + tail.size - w, tail[-w:]) if tail.size >= w and tail_first >= first else (None, 0.0)

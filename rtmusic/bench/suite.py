@@ -1,0 +1,170 @@
+"""The whole `rtmusic bench` run: compute, round trip, load, soak; returns one JSON-ready dict.
+
+Every section records the load average around it: on a shared machine the tails (p99, max, deadline
+misses) measure the neighbours as much as rtmusic.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from rtmusic.errors import ParameterError
+
+PERIODS = (64, 128, 256, 512)
+
+
+@dataclass
+class BenchOptions:
+    models: tuple[str, ...] = ("default", "bypass")
+    tasks: tuple[str, ...] = ("denoise",)
+    platform: str | None = None
+    hops: int = 20000
+    engine_hops: int = 5000
+    engine_runs: int = 3
+    blocksize: int = 128
+    live: bool = True
+    roundtrip_seconds: float = 4.0
+    periods: tuple[int, ...] = PERIODS
+    load_seconds: float = 20.0
+    stress: bool = True
+    soak_minutes: float = 0.0
+    server: str | None = None  # an existing JACK server for the round trip (None: JACK_DEFAULT_SERVER or our own)
+    keep_times: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def quick(cls, **overrides) -> BenchOptions:
+        base = dict(hops=2000, engine_hops=500, engine_runs=1, roundtrip_seconds=3.0, periods=(128,),
+                    load_seconds=3.0, stress=True)
+        base.update(overrides)
+        return cls(**base)
+
+    def validate(self) -> None:
+        if self.hops < 10 or self.engine_hops < 0:
+            raise ParameterError(f"--hops must be at least 10, got {self.hops}")
+        bad = [p for p in self.periods if p < 16 or p & (p - 1)]
+        if bad:
+            raise ParameterError(f"--periods must be powers of two >= 16, got {bad}")
+        if self.load_seconds <= 0 or self.roundtrip_seconds < 2.5:
+            raise ParameterError("--seconds must be positive and the round trip at least 2.5 s")
+        if self.soak_minutes < 0:
+            raise ParameterError(f"--soak must be >= 0 minutes, got {self.soak_minutes:g}")
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_compute(opts: BenchOptions, say) -> dict:
+    from rtmusic.bench.compute import bench_callback, machine_info, measure_model, select_platform
+    from rtmusic.engine.jaxenv import configure_jax_for_live, set_live_xla_flags
+
+    set_live_xla_flags()
+    device = select_platform(opts.platform)  # raises before any timing
+    configure_jax_for_live()
+    from rtmusic.processor import enable_compilation_cache
+
+    enable_compilation_cache()
+    out = {"machine": machine_info(), "device": device.platform, "models": {}}
+    for model in opts.models:
+        for task in opts.tasks:
+            key = model if task == "denoise" else f"{model}[{task}]"
+            if task != "denoise" and model == "bypass":
+                continue
+            out["models"][key] = measure_model(model, task, hops=opts.hops, engine_hops=opts.engine_hops,
+                                               blocksize=opts.blocksize, engine_runs=opts.engine_runs,
+                                               device=device, keep_times=opts.keep_times, say=say)
+    say("callback body alone ...")
+    out["callback"] = bench_callback(240, opts.blocksize, blocks=2000)
+    out["load_average_after"] = _load()
+    return out
+
+
+def _existing_server(opts: BenchOptions) -> str | None:
+    from rtmusic.bench.jackloop import server_answers
+
+    for name in (opts.server, os.environ.get("JACK_DEFAULT_SERVER")):
+        if name and server_answers(name):
+            return name
+    if opts.server:
+        raise ParameterError(f"--server {opts.server}: no JACK server answers under that name")
+    return None
+
+
+def _live_run(server: str, opts: BenchOptions, seconds: float, say, stress: bool = False) -> dict:
+    from rtmusic.bench.live import CpuStress, rtmusic_in_loop
+
+    load_before = _load()
+    task = opts.tasks[0]
+    if stress:
+        with CpuStress() as cpu:
+            result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say)
+            result["stress_processes"] = len(cpu.procs)
+    else:
+        result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say)
+        result["stress_processes"] = 0
+    result["load_average"] = [load_before, _load()]
+    return result
+
+
+def run_live(opts: BenchOptions, say) -> dict:
+    """Round trip at 128 frames (or the existing server's period), then the load runs, then the soak."""
+    from rtmusic.bench.jackloop import DummyJack
+    from rtmusic.bench.live import added_latency, passthrough_lag
+
+    out: dict = {"load_runs": [], "soak": None}
+    existing = _existing_server(opts)
+    server = DummyJack("rtmusic-bench-128", 128) if existing is None else None
+    name = existing or server.start().name
+    try:
+        say(f"round trip on JACK server {name!r} ({'ours' if server else 'already running'}): passthrough ...")
+        reference = passthrough_lag(name, seconds=1.5)
+        say(f"round trip: rtmusic run --model {opts.models[0]} in the loop ...")
+        loop = _live_run(name, opts, opts.roundtrip_seconds, say)
+        if server is not None:
+            loop["jackd_xruns_logged"] = server.xruns_logged()
+        out["roundtrip"] = {"server": name, "started_server": server is not None, "period": reference["period"],
+                            "passthrough": reference, "rtmusic": loop, **added_latency(loop, reference)}
+        quick_load = opts.periods == (reference["period"],)
+        if quick_load:  # --quick: the round trip is the unstressed run at this period; add a stressed one
+            loop["period"] = reference["period"]
+            out["load_runs"].append({**loop, "stress": False})
+            if opts.stress:
+                say(f"load: {opts.load_seconds:g} s at {reference['period']} frames with CPU stress ...")
+                out["load_runs"].append({**_live_run(name, opts, opts.load_seconds, say, stress=True), "stress": True})
+    finally:
+        if server is not None:
+            server.stop()
+    if not quick_load:
+        for period in opts.periods:
+            with DummyJack(f"rtmusic-bench-{period}", period) as srv:
+                for stress in (False, True) if opts.stress else (False,):
+                    say(f"load: {opts.load_seconds:g} s at {period} frames{' with CPU stress' if stress else ''} ...")
+                    run = _live_run(srv.name, opts, opts.load_seconds, say, stress=stress)
+                    run["jackd_xruns_logged"] = srv.xruns_logged()
+                    out["load_runs"].append({**run, "stress": stress})
+    if opts.soak_minutes > 0:
+        with DummyJack("rtmusic-bench-128", 128) as srv:
+            say(f"soak: {opts.soak_minutes:g} min at 128 frames ...")
+            run = _live_run(srv.name, opts, opts.soak_minutes * 60.0, say)
+            run["jackd_xruns_logged"] = srv.xruns_logged()
+            run["event_time_resolution_s"] = 5.0
+            out["soak"] = run
+    return out
+
+
+def run_all(opts: BenchOptions, say=None) -> dict:
+    say = say or (lambda text: None)
+    opts.validate()
+    started = time.monotonic()
+    results: dict = {"version": 1, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                     "load_average_before": _load(), "cores": os.cpu_count(),
+                     "options": {k: v for k, v in opts.__dict__.items() if k != "extra"}}
+    results["compute"] = run_compute(opts, say)
+    if opts.live:
+        results["live"] = run_live(opts, say)
+    results["load_average_after"] = _load()
+    results["wall_s"] = round(time.monotonic() - started, 1)
+    return results
