@@ -60,6 +60,26 @@ def test_tiny_training_checkpoints_evaluates_and_resumes(quick_data, tmp_path):
     assert out.shape == x.shape and np.all(np.isfinite(out))
 
 
+def test_export_ships_float16_weights_with_a_model_card(quick_data, tmp_path):
+    run_dir = tmp_path / "run"
+    assert _train(run_dir, quick_data).returncode == 0
+    out = tmp_path / "shipped" / "denoiser.rtm"
+    result = subprocess.run(
+        [sys.executable, "-m", "train.export", "--run-dir", str(run_dir), "--data-dir", str(quick_data), "--out",
+         str(out), "--val-clips", "4", "--val-seconds", "0.5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    header, weights = checkpoint.load(out)
+    assert header["kind"] == "denoiser" and {a["dtype"] for a in header["arrays"]} == {"float16"}
+    assert "sisdri_music" in header["meta"]["validation"]
+    card = out.with_suffix(".md").read_text()
+    assert "Validation (held-out set: 4 clips x 0.5 s" in card and "sisdri_music" in card
+    # the shipped file runs, live and offline alike
+    processor = Processor(model_from_checkpoint(out)).prepare()
+    x = np.random.default_rng(1).standard_normal(2400).astype(np.float32) * 0.1
+    assert np.all(np.isfinite(processor.process(x).out))
+
+
 def test_data_parallel_over_two_host_devices(quick_data, tmp_path):
     result = _train(tmp_path / "run2", quick_data, env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
     assert result.returncode == 0, result.stderr[-2000:]

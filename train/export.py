@@ -34,7 +34,8 @@ def training_summary(run_dir: Path) -> dict:
             "sessions": int((gaps >= 600).sum() + 1) if gaps.size else 1}
 
 
-def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int) -> str:
+def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int = 210,
+               val_seconds: float = 6.0) -> str:
     cfg = header["config"]
     fig = "\n".join(f"| {k} | {v:+.2f} dB |" for k, v in figures.items() if k != "score")
     return f"""# rtmusic default denoiser
@@ -56,7 +57,7 @@ File: `denoiser.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON h
 - Steps: {summary['steps']}; wall time {summary['wall_hours']:.1f} h over {summary['sessions']} session(s) on
   {platform.processor() or platform.machine()} ({os.cpu_count()} CPU cores, JAX {jax.__version__}, CPU only).
 
-## Validation (held-out set: 210 clips x 6 s, shipped float16 weights)
+## Validation (held-out set: {val_clips} clips x {val_seconds:g} s, shipped float16 weights)
 | figure | value |
 |---|---|
 {fig}
@@ -75,6 +76,8 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", default="best.rtm")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR / "denoiser.rtm")
+    parser.add_argument("--val-clips", type=int, default=210, help="validation clips (the training set-up's)")
+    parser.add_argument("--val-seconds", type=float, default=6.0)
     args = parser.parse_args(argv)
     from train.datapaths import data_dir
     from train.mixer import make_validation_set
@@ -85,7 +88,7 @@ def main(argv=None) -> int:
     checkpoint.save(args.out, weights, kind="denoiser", config=header["config"],
                     meta={"step": header["meta"].get("step"), "trained_by": "train.denoise"}, dtype="float16")
     _, shipped = checkpoint.load(args.out)
-    val = make_validation_set(data_dir(args.data_dir), 210, 6.0, seed=1234)
+    val = make_validation_set(data_dir(args.data_dir), args.val_clips, args.val_seconds, seed=1234)
     hop = config.hop
     length = (val["noisy"].shape[1] // hop) * hop
     val = {**val, "noisy": val["noisy"][:, :length], "clean": val["clean"][:, :length]}
@@ -93,7 +96,7 @@ def main(argv=None) -> int:
     figures = evaluate(jax.jit(forward), jax.tree_util.tree_map(np.asarray, shipped), val)
     train_config = json.loads((args.run_dir / "config.json").read_text())
     card = model_card(checkpoint.read_header(args.out), figures, training_summary(args.run_dir), train_config,
-                      args.out.stat().st_size)
+                      args.out.stat().st_size, args.val_clips, args.val_seconds)
     args.out.with_suffix(".md").write_text(card)
     header = checkpoint.read_header(args.out)
     header_meta = {**header["meta"], "validation": figures}
