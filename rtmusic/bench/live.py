@@ -75,8 +75,18 @@ class CpuStress:
 
 
 def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise", seconds: float = 3.0,
-                    extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None, say=None) -> dict:
-    """Run ``rtmusic run`` on `server` with a far end in the loop for `seconds` of chirp; return the figures."""
+                    extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None, say=None,
+                    during_take=None, after_first_status=None) -> dict:
+    """Run ``rtmusic run`` on `server` with a far end in the loop for `seconds` of chirp; return the figures.
+
+    `during_take`: a context manager entered once rtmusic runs and the loop is wired, left when the take
+    ends (`CpuStress()`: the load covers the measured take, not rtmusic's start-up).
+    `after_first_status`: a context manager entered when rtmusic prints its first status line (t = 5 s,
+    with the counters so far) and left when the take ends: one run measures an unstressed phase (up to that
+    line) and a stressed one (after it); `split_at_first_status` separates their counters exactly.
+    """
+    import contextlib
+
     say = say or (lambda text: None)
     workdir = tempfile.mkdtemp(prefix="rtmusic-bench-")
     stats_path = os.path.join(workdir, "stats.json")
@@ -101,7 +111,21 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
                 m = STATUS.search(line)
                 if m:
                     samples.append({"t": float(m.group(3)), "deadline_misses": int(m.group(1)), "xruns": int(m.group(2))})
+                    with phase_lock:
+                        if after_first_status is not None and len(samples) == 1 and not take_done:
+                            after_first_status.__enter__()
+                            phase_started.append(time.monotonic() - started)
 
+        phase_started: list[float] = []
+        phase_lock = threading.Lock()
+        take_done: list[bool] = []  # non-empty once the take ended: the second phase must not start after it
+
+        def end_phase() -> None:
+            with phase_lock:
+                if not take_done:
+                    take_done.append(True)
+                    if phase_started:
+                        after_first_status.__exit__(None, None, None)
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         rss: list[tuple[float, int]] = []
@@ -115,6 +139,7 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
 
         sampler = threading.Thread(target=sample_rss, daemon=True)
         sampler.start()
+        take_ended = None
         try:
             while not running.wait(0.1):
                 if proc.poll() is not None or time.monotonic() - started > START_TIMEOUT_S:
@@ -122,9 +147,14 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
                     raise JackBenchError("rtmusic run did not start:\n" + "\n".join(lines[-15:]))
             say(f"rtmusic running ({time.monotonic() - started:.1f} s to start); playing {seconds:g} s of chirp ...")
             far.connect()
-            take = far.play(seconds)
+            take_started = time.monotonic() - started
+            with during_take if during_take is not None else contextlib.nullcontext():
+                take = far.play(seconds)
+            take_ended = time.monotonic() - started
+            end_phase()
             proc.wait(duration + 60)
         finally:
+            end_phase()
             stop_rss.set()
             if proc.poll() is None:
                 proc.kill()
@@ -140,8 +170,31 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
     return {"period": period, "model": stats["model"], "task": task, "seconds": seconds, "lags": lags,
             "latency": stats["latency"], "counters": stats["counters"], "compute_us": stats["compute_us"],
             "duration_s": stats["duration_s"], "status_samples": samples,
-            "rss_kib": rss, "rss_growth_kib": (rss[-1][1] - rss[0][1]) if len(rss) > 1 else None,
+            "take_window_s": [round(take_started, 1), round(take_ended, 1)], "rss_kib": rss,
+            "second_phase_started_s": round(phase_started[0], 2) if phase_started else None,
+            **_rss_summary(rss, take_started),
             "worker_realtime": stats.get("worker_realtime"), "compiled_after_start": stats.get("compiled_after_start")}
+
+
+def split_at_first_status(run: dict) -> tuple[dict, dict]:
+    """(phase 1, phase 2) counters of a run with `after_first_status`: up to the first status line, after it."""
+    first = run["status_samples"][0] if run["status_samples"] else None
+    if first is None:
+        raise JackBenchError("rtmusic printed no status line: the run was shorter than 5 s")
+    total = run["counters"]
+    one = {"xruns": first["xruns"], "deadline_misses": first["deadline_misses"], "seconds": first["t"]}
+    two = {"xruns": total["xruns"] - first["xruns"], "deadline_misses": total["deadline_misses"] - first["deadline_misses"],
+           "seconds": round(run["duration_s"] - first["t"], 2)}
+    return one, two
+
+
+def _rss_summary(rss: list[tuple[float, int]], take_started: float) -> dict:
+    """Resident memory growth over the take: last sample minus the first sample taken once the take runs
+    (start-up allocations and the memory freed after compiling are not growth)."""
+    during = [kib for t, kib in rss if t >= take_started + 1.0]
+    return {"rss_first_kib": during[0] if during else None, "rss_last_kib": during[-1] if during else None,
+            "rss_max_kib": max(during) if during else None,
+            "rss_growth_kib": during[-1] - during[0] if len(during) > 1 else None}
 
 
 def added_latency(loop: dict, reference: dict) -> dict:

@@ -38,6 +38,8 @@ def summary_markdown(results: dict) -> str:
     for name, r in c["models"].items():
         ms = r["conventions"]["ms"]
         s, e = r["step"], r["engine"]
+        if r["model_name"] != name.split("[")[0]:
+            name = r["model_name"] if r["model_name"].startswith(name) else f"{name} ({r['model_name']})"
         lines.append(f"| {name} | {ms['window_minus_hop']:.2f} ms | {ms['window_plus_lookahead']:.2f} ms | "
                      f"{ms['window_hop_lookahead']:.2f} ms | {s['p50_us']:.0f} | {s['p99_us']:.0f} | {s['max_us']:.0f} | "
                      f"{s['realtime_factor']:.3f} | {e['median_us_per_hop']:.0f} |" if e else
@@ -61,8 +63,11 @@ def summary_markdown(results: dict) -> str:
             lg = r["lags"]
             lines.append(f"| {r['period']} | {'yes (' + str(r['stress_processes']) + ')' if r['stress'] else 'no'} | "
                          f"{r['seconds']:g} | {r['counters']['xruns']} | {r['counters']['deadline_misses']} | "
-                         f"{lg['start_lag']} → {lg['end_lag']} | {lg['drift']} | {r['compute_us']['p99']:.0f} | "
+                         f"{lg['start_lag']} → {lg['end_lag']} | {lg['drift']} | {r['compute_us']['p99']:.0f}{'*' if r.get('phase') else ''} | "
                          f"{r['load_average'][0][0]} |")
+        if any(r.get("phase") for r in live["load_runs"]):
+            lines += ["", "Rows of one run split at rtmusic's first status line (t = 5 s): CPU stress ran after it. "
+                      "Counters are exact per phase; `*` lag and hop p99 are over the whole run."]
     if live and live.get("soak"):
         s = live["soak"]
         lines += ["", f"## Soak ({s['seconds'] / 60:g} min at {s['period']} frames)", "",
@@ -101,7 +106,7 @@ def plots(results: dict, outdir: Path) -> list[Path]:
     written.append(_save(fig, outdir / "step_hist.png"))
 
     rt = (results.get("live") or {}).get("roundtrip")
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig, ax = plt.subplots(figsize=(8, 3.5))
     first = next(iter(models.values()))
     parts = {"algorithmic (window+look-ahead)": first["conventions"]["ms"]["window_plus_lookahead"]}
     if rt:
@@ -117,8 +122,8 @@ def plots(results: dict, outdir: Path) -> list[Path]:
         ax.axvline(1000 * rt["loop_lag_with_rtmusic"] / 48000, color="k", ls="--", label="measured loop lag")
     ax.set_yticks([])
     ax.set_xlabel("ms")
-    ax.legend(fontsize=8, loc="upper right")
-    ax.set_title("latency breakdown")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+    ax.set_title("latency breakdown (callback in -> out, plus the JACK loop)")
     written.append(_save(fig, outdir / "latency_breakdown.png"))
 
     runs = (results.get("live") or {}).get("load_runs") or []

@@ -36,7 +36,7 @@ class BenchOptions:
 
     @classmethod
     def quick(cls, **overrides) -> BenchOptions:
-        base = dict(hops=2000, engine_hops=500, engine_runs=1, roundtrip_seconds=3.0, periods=(128,),
+        base = dict(hops=1500, engine_hops=400, engine_runs=1, roundtrip_seconds=3.0, periods=(128,),
                     load_seconds=3.0, stress=True)
         base.update(overrides)
         return cls(**base)
@@ -93,15 +93,35 @@ def _existing_server(opts: BenchOptions) -> str | None:
     return None
 
 
-def _live_run(server: str, opts: BenchOptions, seconds: float, say, stress: bool = False) -> dict:
+def _phases(run: dict) -> list[dict]:
+    """The load-run rows of one run: itself, or its unstressed and stressed phases."""
+    from rtmusic.bench.live import split_at_first_status
+
+    if run.get("second_phase_started_s") is None:
+        return [{**run, "stress": run["stress_processes"] > 0}]
+    one, two = split_at_first_status(run)
+    return [{**run, "stress": False, "stress_processes": 0, "counters": {**run["counters"], **one}, "seconds": one["seconds"],
+             "phase": "before the first status line"},
+            {**run, "stress": True, "counters": {**run["counters"], **two}, "seconds": two["seconds"],
+             "phase": "after the first status line (CPU stress during the rest of the take; the last ~1.5 s of "
+                      "the run, after the take, are unstressed)"}]
+
+
+def _live_run(server: str, opts: BenchOptions, seconds: float, say, stress: bool = False,
+              stress_second_phase: bool = False) -> dict:
     from rtmusic.bench.live import CpuStress, rtmusic_in_loop
 
     load_before = _load()
     task = opts.tasks[0]
-    if stress:
-        with CpuStress() as cpu:
-            result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say)
-            result["stress_processes"] = len(cpu.procs)
+    if stress_second_phase:
+        cpu = CpuStress()
+        result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say,
+                                 after_first_status=cpu)
+        result["stress_processes"] = len(cpu.procs)
+    elif stress:
+        cpu = CpuStress()
+        result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say, during_take=cpu)
+        result["stress_processes"] = len(cpu.procs)
     else:
         result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say)
         result["stress_processes"] = 0
@@ -121,17 +141,20 @@ def run_live(opts: BenchOptions, say) -> dict:
     try:
         say(f"round trip on JACK server {name!r} ({'ours' if server else 'already running'}): passthrough ...")
         reference = passthrough_lag(name, seconds=1.5)
-        say(f"round trip: rtmusic run --model {opts.models[0]} in the loop ...")
-        loop = _live_run(name, opts, opts.roundtrip_seconds, say)
+        quick_load = opts.periods == (reference["period"],)
+        both = quick_load and opts.stress
+        seconds = max(opts.roundtrip_seconds, 5.0) + opts.load_seconds if both else opts.roundtrip_seconds
+        say(f"round trip: rtmusic run --model {opts.models[0]} in the loop"
+            + (f"; CPU stress from its first status line (5 s) for {opts.load_seconds:g} s" if both else "") + " ...")
+        loop = _live_run(name, opts, seconds, say, stress_second_phase=both)
         if server is not None:
             loop["jackd_xruns_logged"] = server.xruns_logged()
         out["roundtrip"] = {"server": name, "started_server": server is not None, "period": reference["period"],
                             "passthrough": reference, "rtmusic": loop, **added_latency(loop, reference)}
         quick_load = opts.periods == (reference["period"],)
-        if quick_load:  # --quick: the round trip is the unstressed run at this period; add a stressed one
-            loop["period"] = reference["period"]
-            out["load_runs"].append({**loop, "stress": False})
-            if opts.stress:
+        if quick_load:  # the round trip is the unstressed run at this period; its second phase the stressed one
+            out["load_runs"].extend(_phases(loop))
+            if loop.get("second_phase_started_s") is None and opts.stress:
                 say(f"load: {opts.load_seconds:g} s at {reference['period']} frames with CPU stress ...")
                 out["load_runs"].append({**_live_run(name, opts, opts.load_seconds, say, stress=True), "stress": True})
     finally:
