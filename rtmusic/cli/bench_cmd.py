@@ -62,6 +62,7 @@ def options_from_args(args):
 
 def run(args) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from rtmusic.bench import report
     from rtmusic.bench.suite import run_all
@@ -71,8 +72,8 @@ def run(args) -> int:
     t0 = time.monotonic()
     with console.status("rtmusic bench: starting ...") as status:
         def say(text: str) -> None:
-            console.log(f"[{time.monotonic() - t0:5.1f} s] {text}")
-            status.update(f"rtmusic bench: {text}")
+            console.log(escape(f"[{time.monotonic() - t0:5.1f} s] {text}"))
+            status.update(escape(f"rtmusic bench: {text}"))
 
         results = run_all(opts, say)
     args.out.mkdir(parents=True, exist_ok=True)
