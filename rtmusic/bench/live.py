@@ -167,12 +167,14 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
         stats = json.load(f)
     shutil.rmtree(workdir, ignore_errors=True)
     lags = measure_lags(take)
+    lags["added_start"] = None if lags["start_lag"] is None else lags["start_lag"] - period  # minus the JACK loop
+    lags["added_end"] = None if lags["end_lag"] is None else lags["end_lag"] - period
     return {"period": period, "model": stats["model"], "task": task, "seconds": seconds, "lags": lags,
             "latency": stats["latency"], "counters": stats["counters"], "compute_us": stats["compute_us"],
             "duration_s": stats["duration_s"], "status_samples": samples,
             "take_window_s": [round(take_started, 1), round(take_ended, 1)], "rss_kib": rss,
             "second_phase_started_s": round(phase_started[0], 2) if phase_started else None,
-            **_rss_summary(rss, take_started),
+            **_rss_summary(rss, take_started, take_ended),
             "worker_realtime": stats.get("worker_realtime"), "compiled_after_start": stats.get("compiled_after_start")}
 
 
@@ -188,10 +190,10 @@ def split_at_first_status(run: dict) -> tuple[dict, dict]:
     return one, two
 
 
-def _rss_summary(rss: list[tuple[float, int]], take_started: float) -> dict:
-    """Resident memory growth over the take: last sample minus the first sample taken once the take runs
-    (start-up allocations and the memory freed after compiling are not growth)."""
-    during = [kib for t, kib in rss if t >= take_started + 1.0]
+def _rss_summary(rss: list[tuple[float, int]], take_started: float, take_ended: float) -> dict:
+    """Resident memory growth over the take: its last sample minus its first one, 1 s after it started
+    (start-up allocations and the memory released at shutdown are not growth)."""
+    during = [kib for t, kib in rss if take_started + 1.0 <= t <= take_ended]
     return {"rss_first_kib": during[0] if during else None, "rss_last_kib": during[-1] if during else None,
             "rss_max_kib": max(during) if during else None,
             "rss_growth_kib": during[-1] - during[0] if len(during) > 1 else None}

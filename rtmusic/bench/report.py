@@ -57,21 +57,24 @@ def summary_markdown(results: dict) -> str:
                   f"| PortAudio device latency in / out | {rt['device_in_ms']} / {rt['device_out_ms']} ms | reported, not measured |"]
     if live and live.get("load_runs"):
         lines += ["", "## Under load", "",
-                  "| period | CPU stress | seconds | xruns | deadline misses | lag start → end | drift | hop p99 µs | load avg |",
+                  "| period | CPU stress | seconds | xruns | deadline misses | added start → end (declared) | drift | hop p99 µs | load avg |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for r in live["load_runs"]:
             lg = r["lags"]
             lines.append(f"| {r['period']} | {'yes (' + str(r['stress_processes']) + ')' if r['stress'] else 'no'} | "
                          f"{r['seconds']:g} | {r['counters']['xruns']} | {r['counters']['deadline_misses']} | "
-                         f"{lg['start_lag']} → {lg['end_lag']} | {lg['drift']} | {r['compute_us']['p99']:.0f}{'*' if r.get('phase') else ''} | "
+                         f"{lg.get('added_start')} → {lg.get('added_end')} ({r['latency']['engine_samples']}) | {lg['drift']} | {r['compute_us']['p99']:.0f}{'*' if r.get('phase') else ''} | "
                          f"{r['load_average'][0][0]} |")
+        lines += ["", "Added = measured loop lag - 1 JACK period (the passthrough's loop lag); declared = rtmusic's "
+                  "`latency.engine_samples`."]
         if any(r.get("phase") for r in live["load_runs"]):
-            lines += ["", "Rows of one run split at rtmusic's first status line (t = 5 s): CPU stress ran after it. "
+            lines += ["Rows of one run split at rtmusic's first status line (t = 5 s): CPU stress ran after it. "
                       "Counters are exact per phase; `*` lag and hop p99 are over the whole run."]
     if live and live.get("soak"):
         s = live["soak"]
         lines += ["", f"## Soak ({s['seconds'] / 60:g} min at {s['period']} frames)", "",
-                  f"resident memory growth {s['rss_growth_kib']} KiB (VmRSS, first to last sample after start); "
+                  f"resident memory growth {s['rss_growth_kib']} KiB (VmRSS {s['rss_first_kib']} -> {s['rss_last_kib']} KiB, "
+                  f"max {s['rss_max_kib']}, over the take); "
                   f"lag drift {s['lags']['drift']} samples; xruns {s['counters']['xruns']}, deadline misses "
                   f"{s['counters']['deadline_misses']}; event times at {s['event_time_resolution_s']:g} s resolution "
                   "(status-line counters):", "",
