@@ -97,3 +97,15 @@ def test_quick_run_on_jack_measures_the_declared_engine_latency(jack_server, tmp
     for name in ("summary.md", "step_hist.png", "latency_breakdown.png", "xruns_vs_period.png"):
         assert (out / name).stat().st_size > 0
     assert "match to the sample" in result.stdout
+
+
+def test_counters_split_at_the_first_status_line_and_memory_growth_over_the_take():
+    from rtmusic.bench.live import _rss_summary, split_at_first_status
+
+    run = {"status_samples": [{"t": 5.0, "xruns": 1, "deadline_misses": 4}, {"t": 10.0, "xruns": 3, "deadline_misses": 9}],
+           "counters": {"xruns": 3, "deadline_misses": 10}, "duration_s": 11.0}
+    assert split_at_first_status(run) == ({"xruns": 1, "deadline_misses": 4, "seconds": 5.0},
+                                          {"xruns": 2, "deadline_misses": 6, "seconds": 6.0})
+    rss = [(1.0, 900), (2.5, 500), (3.5, 510), (6.0, 530), (8.0, 100)]  # start-up peak, take 2-7 s, shutdown
+    assert _rss_summary(rss, take_started=1.5, take_ended=7.0) == {
+        "rss_first_kib": 500, "rss_last_kib": 530, "rss_max_kib": 530, "rss_growth_kib": 30}
