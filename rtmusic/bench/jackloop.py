@@ -199,6 +199,8 @@ class FarEnd:
         self._take: Take | None = None
         self._done = threading.Event()
         self.sweep = chirp(self.samplerate)
+        self.xrun_times: list[float] = []  # time.monotonic() of every JACK xrun the server reported to us
+        self.client.set_xrun_callback(lambda delayed_usecs: self.xrun_times.append(time.monotonic()))
         self.client.set_process_callback(self._process)
         self.client.activate()
 

@@ -9,8 +9,9 @@ the reference run through a same-cycle `Passthrough` gives the JACK loop's own l
 
 which must equal rtmusic's declared engine latency (``latency.engine_samples`` in ``--stats-json``) to
 the sample. Counters come from ``--stats-json`` at exit; their times from the status line rtmusic prints
-every 5 s when stderr is not a terminal (so event times have 5 s resolution: no per-event log is added to
-the audio callback). Resident memory is sampled from /proc/PID/status (VmRSS) once a second.
+every 5 s when stderr is not a terminal (so deadline-miss times have 5 s resolution: no per-event log is
+added to the audio callback). JACK xruns are also timed exactly, by the far end's JACK xrun callback (the
+server's xruns: every client's, not only rtmusic's). Resident memory is sampled from /proc/PID/status (VmRSS) once a second.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
     lines: list[str] = []
     samples: list[dict] = []  # counters from the status lines, and VmRSS
     running = threading.Event()
+    running_at: list[float] = []
     with FarEnd(server) as far:
         proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
@@ -107,6 +109,7 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
                 line = line.rstrip("\n")
                 lines.append(line)
                 if line.startswith("rtmusic: running"):
+                    running_at.append(time.monotonic())  # the origin of rtmusic's own elapsed time (+- 50 ms)
                     running.set()
                 m = STATUS.search(line)
                 if m:
@@ -163,6 +166,7 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
         if proc.returncode != 0:
             raise JackBenchError(f"rtmusic run exited with {proc.returncode}:\n" + "\n".join(lines[-15:]))
         period = far.period
+        jack_xruns = [round(t - running_at[0], 3) for t in far.xrun_times]  # on rtmusic's clock (status lines)
     with open(stats_path) as f:
         stats = json.load(f)
     shutil.rmtree(workdir, ignore_errors=True)
@@ -172,6 +176,7 @@ def rtmusic_in_loop(server: str, *, model: str = "default", task: str = "denoise
     return {"period": period, "model": stats["model"], "task": task, "seconds": seconds, "lags": lags,
             "latency": stats["latency"], "counters": stats["counters"], "compute_us": stats["compute_us"],
             "duration_s": stats["duration_s"], "status_samples": samples,
+            "jack_xrun_times_s": jack_xruns,  # exact, from the far end's JACK xrun callback (whole server)
             "take_window_s": [round(take_started, 1), round(take_ended, 1)], "rss_kib": rss,
             "second_phase_started_s": round(phase_started[0], 2) if phase_started else None,
             **_rss_summary(rss, take_started, take_ended),

@@ -79,6 +79,9 @@ def summary_markdown(results: dict) -> str:
                   f"{s['counters']['deadline_misses']}; event times at {s['event_time_resolution_s']:g} s resolution "
                   "(status-line counters):", "",
                   "| t (s) | xruns (cumulative) | deadline misses (cumulative) |", "|---|---|---|"]
+        if s.get("jack_xrun_times_s"):
+            lines[-3:-3] = ["", f"JACK xruns at (s since the stream started, as in the status lines; exact to ~50 ms, server-wide): "
+                            f"{', '.join(f'{t:.2f}' for t in s['jack_xrun_times_s'])}"]
         last = None
         for row in s["status_samples"]:
             key = (row["xruns"], row["deadline_misses"])
