@@ -1,10 +1,13 @@
-"""rtmusic command line: live denoising, file processing, devices.
+"""rtmusic command line: live denoising and classification, file processing, devices, benchmarks.
 
 Examples:
   rtmusic devices                      # list audio devices (> default input, < default output)
   rtmusic run                          # default input -> default model -> default output
   rtmusic run -i 2 -o "usb" --model bypass --record out.wav
+  rtmusic run --task denoise,classify  # denoise and show what is sounding, one stream
   rtmusic process noisy.wav clean.wav  # offline, same model path as live
+  rtmusic demo                         # bundled noisy clip -> before/after audio + spectrograms
+  rtmusic bench --quick                # compute, round-trip latency through JACK, load (< 1 min)
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
 Errors rtmusic raises on purpose print as one line (no traceback) and exit 2 for usage errors.
