@@ -129,8 +129,8 @@ def test_vary_level_moves_the_level_but_stays_finite():
 
 @pytest.fixture(scope="module")
 def quick_data(tmp_path_factory):
-    if shutil.which("fluidsynth") is None or shutil.which("espeak-ng") is None:
-        pytest.skip("fluidsynth and espeak-ng are needed to build data")
+    missing = [tool for tool in ("fluidsynth", "espeak-ng") if shutil.which(tool) is None]
+    assert not missing, f"{missing} not installed: run `bash scripts/setup.sh --test`"
     out = tmp_path_factory.mktemp("data")
     proc = subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
