@@ -19,6 +19,14 @@ from rtmusic.errors import ParameterError
 LstmState = tuple[tuple[jax.Array, jax.Array], ...]  # per layer (c [hidden], h [hidden])
 
 
+def _config_from_dict(cls, data: dict[str, Any], what: str):
+    """A config dataclass from a checkpoint header; unknown keys mean a newer rtmusic wrote it."""
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ParameterError(f"unknown {what} config keys {sorted(unknown)}; is the checkpoint newer than rtmusic?")
+    return cls(**data)
+
+
 @dataclass(frozen=True)
 class DenoiserConfig:
     """Everything that fixes a denoiser's shapes and streaming behaviour (stored in checkpoints)."""
@@ -48,11 +56,7 @@ class DenoiserConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DenoiserConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ParameterError(f"unknown denoiser config keys {sorted(unknown)}; is the checkpoint newer than rtmusic?")
-        return cls(**data)
+        return _config_from_dict(cls, data, "denoiser")
 
 
 class MaskNet(nn.Module):
@@ -152,11 +156,7 @@ class ClassifierConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ClassifierConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ParameterError(f"unknown classifier config keys {sorted(unknown)}; is the checkpoint newer than rtmusic?")
-        return cls(**data)
+        return _config_from_dict(cls, data, "classifier")
 
 
 class LabelNet(nn.Module):
