@@ -103,7 +103,6 @@ def run_python_callback(seconds: float, switch_interval: float) -> dict:
 
 
 def run_compiled_callback(seconds: float) -> dict:
-    from rtmusic.engine import state as S
     from rtmusic.engine.live import LiveSettings, LiveStream
     from rtmusic.processor import Processor
 

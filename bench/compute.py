@@ -25,7 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "compute.json"
 MODELS = ("lstm-random", "bypass")
@@ -36,7 +35,6 @@ from rtmusic.bench.compute import (  # noqa: E402 - the measuring code lives in 
     bench_step,
     count_params as _count_params,
     machine_info,
-    percentiles as _percentiles,
 )
 
 

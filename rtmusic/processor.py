@@ -22,7 +22,6 @@ from rtmusic.errors import CheckpointError, ParameterError
 from rtmusic.registry import BUILTIN_MODELS, checkpoint_path, classifier_checkpoint_path, parse_tasks  # noqa: F401
 from rtmusic.models import ClassifierConfig, DenoiserConfig, init_label_net, init_mask_net
 from rtmusic.step import (
-    Knobs,
     StreamModel,
     bypass_model,
     classifier_model,

@@ -20,7 +20,6 @@ import math
 import numba
 import numpy as np
 from numba import types
-from numba.core import cgutils
 from numba.extending import intrinsic
 
 from rtmusic.engine import state as S
