@@ -34,6 +34,10 @@ def training_summary(run_dir: Path) -> dict:
             "sessions": int((gaps >= 600).sum() + 1) if gaps.size else 1}
 
 
+def _met(value: float | None, target: float) -> str:
+    return "not measured" if value is None else ("met" if value >= target else "not met yet")
+
+
 def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int = 210,
                val_seconds: float = 6.0) -> str:
     cfg = header["config"]
@@ -61,6 +65,9 @@ File: `denoiser.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON h
 | figure | value |
 |---|---|
 {fig}
+
+Targets (issue 3): music SI-SDRi >= +6 dB ({_met(figures.get('sisdri_music'), 6.0)}), speech >= +8 dB
+({_met(figures.get('sisdri_speech'), 8.0)}), music preservation >= 0 ({_met(figures.get('music15_preservation'), 0.0)}).
 
 SI-SDR improvements are output-vs-clean minus noisy-vs-clean; `music15_preservation` is that improvement on
 music at 15 dB SNR (must not be negative); `clean_sisdr` is the SI-SDR of the output on clean input.
