@@ -52,7 +52,8 @@ def make_loss(config: TrainConfig):
     def loss_fn(weights, noisy, clean):
         estimate = forward(weights, noisy)
         valid = noisy.shape[1] - delay
-        return denoise_loss(estimate[:, :valid], clean[:, :valid], noisy[:, :valid], config.snr_loss_weight)
+        return denoise_loss(estimate[:, :valid], clean[:, :valid], noisy[:, :valid], config.snr_loss_weight,
+                            config.spectral_loss_weight)
 
     return loss_fn
 

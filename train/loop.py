@@ -71,6 +71,10 @@ def jit_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, s
         metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), **parts}
         return TrainState(state.step + 1, weights, opt_state), metrics
 
+    if sharding.mesh.size == 1:
+        # Measured on this 2-core CPU: sharding annotations on a one-device mesh made the same step 3x
+        # slower (2.6 s against 0.86 s for a 16 x 2 s denoiser batch), so one device gets a plain jit.
+        return jax.jit(train_step, donate_argnums=(0,))
     return jax.jit(train_step, in_shardings=(sharding.replicated,) + (sharding.data,) * n_inputs,
                    out_shardings=(sharding.replicated, sharding.replicated), donate_argnums=(0,))
 
