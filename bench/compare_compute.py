@@ -1,7 +1,7 @@
 """Compute cost and latency of rtmusic side by side with the denoisers users would pick instead.
 
 For each rtmusic model: the live per-hop step (p50, as `rtmusic bench` measures it) and the offline
-real-time factor of `Processor.process` over the same noise; for each competitor of `bench/competitors.py`
+real-time factor of `Processor.process` over the same noise; for each competitor of `rtmusic.bench.competitors`
 that can run here: its offline real-time factor over the same noise and its measured delay (GCC-PHAT,
 measured again at load). Ratios are competitor / rtmusic (above 1: rtmusic is cheaper / has less delay).
 Competitors whose package is missing are listed with the reason (`pip install -e ".[compare]"`).
@@ -36,7 +36,7 @@ def _median_wall(fn, x: np.ndarray, runs: int = 3) -> float:
 
 
 def measure(models=("default",), competitors=None, seconds: float = 10.0, hops: int = 3000, say=print) -> dict:
-    from bench import competitors as comp
+    from rtmusic.bench import competitors as comp
     from rtmusic.bench.compute import load_average, machine_info, measure_model
     from rtmusic.processor import Processor, load_model
 

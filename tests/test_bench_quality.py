@@ -1,4 +1,4 @@
-"""bench.quality and bench.competitors: metrics with known answers, the runner end to end, skipping competitors."""
+"""rtmusic.bench.quality and .competitors (and the bench.quality CLI): metrics with known answers, the runner end to end, skipping competitors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from bench import competitors as comp
-from bench import quality
+from bench import quality as quality_cli
+from rtmusic.bench import competitors as comp
+from rtmusic.bench import quality
 
 SR = 48_000
 
@@ -149,5 +150,5 @@ def test_a_competitor_that_breaks_is_skipped_too():
 
 def test_cli_rejects_unknown_competitors(capsys):
     with pytest.raises(SystemExit):
-        quality.main(["--competitors", "rnnoise,nosuch"])
+        quality_cli.main(["--competitors", "rnnoise,nosuch"])
     assert "unknown competitor(s) nosuch" in capsys.readouterr().err

@@ -14,6 +14,9 @@ validation set). They are measured again each time a competitor is loaded, so a 
 changes one cannot silently misalign the scores; the results record them. The 16 kHz systems are wrapped in offline soxr
 resampling (48 -> 16 -> 48 kHz, zero-delay), so only their own algorithmic delay remains.
 
+The streaming ones also open as a :class:`FrameProcessor` (one native frame per call, fresh state), which
+`rtmusic bench --compare` times frame by frame; their whole-signal function is that same step in a loop.
+
 A competitor whose package or files are missing is *skipped*: :func:`missing` names what is absent and
 :func:`load` raises :class:`CompetitorUnavailable` with that message, never an ImportError mid-run.
 """
@@ -32,7 +35,8 @@ import numpy as np
 
 SAMPLERATE = 48_000
 MAX_DELAY = 4800  # longest delay searched for (100 ms)
-DTLN_DIR = Path(os.environ.get("RTMUSIC_DTLN_DIR", Path(__file__).resolve().parents[2] / "shared" / "anchors" / "dtln"))
+# DTLN's ONNX files are not shipped: $RTMUSIC_DTLN_DIR, else ../shared/anchors/dtln next to a source checkout.
+DTLN_DIR = Path(os.environ.get("RTMUSIC_DTLN_DIR", Path(__file__).resolve().parents[3] / "shared" / "anchors" / "dtln"))
 
 RawFn = Callable[[np.ndarray], np.ndarray]  # noisy [T] float32 at 48 kHz -> out [T] float32, NOT delay-compensated
 
@@ -52,6 +56,11 @@ class Competitor:
     files: tuple[Path, ...] = ()
     install: str = ""  # what to do when it is missing
     settings: dict = field(default_factory=dict)
+    frames: Callable[[], FrameProcessor] | None = None  # opens one fresh stream; None: offline only
+    # Declared algorithmic latency at its own rate: (samplerate, analysis window, hop), for the three
+    # conventions of `rtmusic.bench.conventions`; None when it has none (offline, non-causal).
+    declared: tuple[int, int, int] | None = None
+    latency_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,29 +80,60 @@ class Denoiser:
         return np.asarray(self.raw(padded), np.float32)[self.delay:self.delay + n]
 
 
-# ---- the four systems (raw functions) ----------------------------------------------------------------
-def _rnnoise_factory() -> RawFn:
+# ---- the four systems -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FrameProcessor:
+    """A streaming competitor opened with fresh state: ``step(frame [frame] at samplerate) -> out [frame]``.
+
+    The per-frame call is what `rtmusic bench --compare` times (as rtmusic's `process_hop` is timed), and the
+    whole-signal function is this same step in a loop, so the two figures cannot come from different code.
+    """
+
+    frame: int  # native frame (samples at samplerate)
+    samplerate: int
+    step: Callable[[np.ndarray], np.ndarray]  # float32 [frame] in [-1, 1] -> float32 [frame]
+    close: Callable[[], None] = lambda: None
+
+
+def _framed(open_frames: Callable[[], FrameProcessor]) -> RawFn:
+    """The whole-signal function at the processor's native rate: zero-pad to whole frames, step, trim."""
+
+    def run(x: np.ndarray) -> np.ndarray:
+        proc = open_frames()
+        try:
+            n, frame = x.shape[0], proc.frame
+            padded = np.zeros(-(-n // frame) * frame, np.float32)
+            padded[:n] = x
+            out = np.empty_like(padded)
+            for start in range(0, padded.shape[0], frame):
+                out[start:start + frame] = proc.step(padded[start:start + frame])
+        finally:
+            proc.close()
+        return out[:n]
+
+    return run
+
+
+def _rnnoise_frames() -> FrameProcessor:
     from pyrnnoise import rnnoise as rn  # raises OSError if the shared library is missing
 
     lib, frame = rn.lib, int(rn.FRAME_SIZE)
     as_float = ctypes.POINTER(ctypes.c_float)
+    state = lib.rnnoise_create(None)
+    x, y = np.zeros(frame, np.float32), np.zeros(frame, np.float32)  # preallocated, as a live host would
+    px, py = x.ctypes.data_as(as_float), y.ctypes.data_as(as_float)
 
-    def run(noisy: np.ndarray) -> np.ndarray:
-        n = noisy.shape[0]
-        blocks = -(-n // frame)
-        x = np.zeros(blocks * frame, np.float32)
-        x[:n] = noisy * 32768.0  # RNNoise takes float samples in int16 scale
-        y = np.empty_like(x)
-        state = lib.rnnoise_create(None)
-        try:
-            for b in range(blocks):
-                xi, yi = x[b * frame:(b + 1) * frame], y[b * frame:(b + 1) * frame]
-                lib.rnnoise_process_frame(state, yi.ctypes.data_as(as_float), xi.ctypes.data_as(as_float))
-        finally:
-            lib.rnnoise_destroy(state)
-        return y[:n] / 32768.0
+    def step(block: np.ndarray) -> np.ndarray:
+        np.multiply(block, 32768.0, out=x)  # RNNoise takes float samples in int16 scale
+        lib.rnnoise_process_frame(state, py, px)
+        return y / 32768.0
 
-    return run
+    return FrameProcessor(frame, SAMPLERATE, step, lambda: lib.rnnoise_destroy(state))
+
+
+def _rnnoise_factory() -> RawFn:
+    _rnnoise_frames().close()  # fail at load, not mid-run, if the library is broken
+    return _framed(_rnnoise_frames)
 
 
 def _resampled_16k(run16: RawFn) -> RawFn:
@@ -114,24 +154,22 @@ WEBRTC_NOISE_SUPPRESSION = 4  # kVeryHigh, the strongest
 WEBRTC_AUTO_GAIN = 0  # off
 
 
-def _webrtc_factory() -> RawFn:
+def _webrtc_frames() -> FrameProcessor:
     from webrtc_noise_gain import AudioProcessor
 
     frame = 160  # 10 ms at 16 kHz, the only rate the wrapper accepts
+    processor = AudioProcessor(WEBRTC_AUTO_GAIN, WEBRTC_NOISE_SUPPRESSION)
 
-    def run16(x16: np.ndarray) -> np.ndarray:
-        n = x16.shape[0]
-        blocks = -(-n // frame)
-        pcm = np.zeros(blocks * frame, np.int16)
-        pcm[:n] = np.clip(np.round(x16 * 32768.0), -32768, 32767).astype(np.int16)
-        processor = AudioProcessor(WEBRTC_AUTO_GAIN, WEBRTC_NOISE_SUPPRESSION)
-        out = np.empty(blocks * frame, np.int16)
-        for b in range(blocks):
-            result = processor.Process10ms(pcm[b * frame:(b + 1) * frame].tobytes())
-            out[b * frame:(b + 1) * frame] = np.frombuffer(result.audio, np.int16)
-        return out[:n].astype(np.float32) / 32768.0
+    def step(block: np.ndarray) -> np.ndarray:
+        pcm = np.clip(np.round(block * 32768.0), -32768, 32767).astype(np.int16)
+        return np.frombuffer(processor.Process10ms(pcm.tobytes()).audio, np.int16).astype(np.float32) / 32768.0
 
-    return _resampled_16k(run16)
+    return FrameProcessor(frame, 16000, step)
+
+
+def _webrtc_factory() -> RawFn:
+    _webrtc_frames()
+    return _resampled_16k(_framed(_webrtc_frames))
 
 
 def _noisereduce_factory() -> RawFn:
@@ -146,7 +184,7 @@ def _noisereduce_factory() -> RawFn:
 DTLN_BLOCK, DTLN_SHIFT = 512, 128  # fixed by the model (16 kHz)
 
 
-def _dtln_factory() -> RawFn:
+def _dtln_sessions():
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -156,51 +194,59 @@ def _dtln_factory() -> RawFn:
                                              providers=["CPUExecutionProvider"]) for i in (1, 2)]
     names = [[inp.name for inp in s.get_inputs()] for s in sessions]  # by position: [data, states]
     shapes = [[[d if isinstance(d, int) else 1 for d in inp.shape] for inp in s.get_inputs()] for s in sessions]
+    return sessions, names, shapes
 
-    def run16(x16: np.ndarray) -> np.ndarray:
-        # The host loop of upstream real_time_processing_onnx.py, state zeroed per call.
-        n = x16.shape[0]
-        blocks = -(-n // DTLN_SHIFT)
-        audio = np.zeros(blocks * DTLN_SHIFT, np.float32)
-        audio[:n] = x16
-        out = np.zeros(blocks * DTLN_SHIFT, np.float32)
-        inputs = [{name: np.zeros(shape, np.float32) for name, shape in zip(nm, sh)} for nm, sh in zip(names, shapes)]
-        in_buffer = np.zeros(DTLN_BLOCK, np.float32)
-        out_buffer = np.zeros(DTLN_BLOCK, np.float32)
-        (data1, state1), (data2, state2) = names
-        for idx in range(blocks):
-            in_buffer[:-DTLN_SHIFT] = in_buffer[DTLN_SHIFT:]
-            in_buffer[-DTLN_SHIFT:] = audio[idx * DTLN_SHIFT:(idx + 1) * DTLN_SHIFT]
-            spectrum = np.fft.rfft(in_buffer)
-            magnitude = np.abs(spectrum)
-            phase = np.angle(spectrum)
-            inputs[0][data1] = magnitude.reshape(1, 1, -1).astype(np.float32)
-            mask, inputs[0][state1] = sessions[0].run(None, inputs[0])
-            block = np.fft.irfft(magnitude * mask.reshape(-1) * np.exp(1j * phase))
-            inputs[1][data2] = block.reshape(1, 1, -1).astype(np.float32)
-            out_block, inputs[1][state2] = sessions[1].run(None, inputs[1])
-            out_buffer[:-DTLN_SHIFT] = out_buffer[DTLN_SHIFT:]
-            out_buffer[-DTLN_SHIFT:] = 0.0
-            out_buffer += out_block.reshape(-1)
-            out[idx * DTLN_SHIFT:(idx + 1) * DTLN_SHIFT] = out_buffer[:DTLN_SHIFT]
-        return out[:n]
 
-    return _resampled_16k(run16)
+def _dtln_factory() -> RawFn:
+    loaded = _dtln_sessions()  # the ONNX sessions load once; each opened stream gets fresh state
+    return _resampled_16k(_framed(lambda: _dtln_frames(loaded)))
+
+
+def _dtln_frames(loaded=None) -> FrameProcessor:
+    # The host loop of upstream real_time_processing_onnx.py, one 128-sample shift per step.
+    sessions, names, shapes = loaded or _dtln_sessions()
+    inputs = [{name: np.zeros(shape, np.float32) for name, shape in zip(nm, sh)} for nm, sh in zip(names, shapes)]
+    in_buffer = np.zeros(DTLN_BLOCK, np.float32)
+    out_buffer = np.zeros(DTLN_BLOCK, np.float32)
+    (data1, state1), (data2, state2) = names
+
+    def step(block: np.ndarray) -> np.ndarray:
+        in_buffer[:-DTLN_SHIFT] = in_buffer[DTLN_SHIFT:]
+        in_buffer[-DTLN_SHIFT:] = block
+        spectrum = np.fft.rfft(in_buffer)
+        magnitude = np.abs(spectrum)
+        phase = np.angle(spectrum)
+        inputs[0][data1] = magnitude.reshape(1, 1, -1).astype(np.float32)
+        mask, inputs[0][state1] = sessions[0].run(None, inputs[0])
+        frame = np.fft.irfft(magnitude * mask.reshape(-1) * np.exp(1j * phase))
+        inputs[1][data2] = frame.reshape(1, 1, -1).astype(np.float32)
+        out_block, inputs[1][state2] = sessions[1].run(None, inputs[1])
+        out_buffer[:-DTLN_SHIFT] = out_buffer[DTLN_SHIFT:]
+        out_buffer[-DTLN_SHIFT:] = 0.0
+        out_buffer[:] += out_block.reshape(-1)
+        return out_buffer[:DTLN_SHIFT].copy()
+
+    return FrameProcessor(DTLN_SHIFT, 16000, step)
 
 
 COMPETITORS: dict[str, Competitor] = {c.name: c for c in (
     Competitor("rnnoise", "RNNoise (xiph), 48 kHz, 10 ms frames", ("pyrnnoise",), _rnnoise_factory,
-               install="pip install pyrnnoise", settings={"frame": 480, "samplerate": 48000}),
+               install="pip install pyrnnoise", settings={"frame": 480, "samplerate": 48000},
+               frames=_rnnoise_frames, declared=(48000, 960, 480), latency_note="20 ms window, 10 ms hop"),
     Competitor("webrtc", "WebRTC noise suppression (kVeryHigh, AGC off), 16 kHz", ("webrtc_noise_gain",), _webrtc_factory,
                install="pip install webrtc-noise-gain",
                settings={"noise_suppression": WEBRTC_NOISE_SUPPRESSION, "auto_gain": WEBRTC_AUTO_GAIN,
-                         "high_pass_filter": True, "samplerate": 16000}),
+                         "high_pass_filter": True, "samplerate": 16000},
+               frames=_webrtc_frames, declared=(16000, 256, 160),
+               latency_note="10 ms frames, 256-point FFT (6 ms overlap)"),
     Competitor("noisereduce", "noisereduce spectral gating (non-stationary, offline)", ("noisereduce",),
-               _noisereduce_factory, install="pip install noisereduce", settings={"stationary": False}),
+               _noisereduce_factory, install="pip install noisereduce", settings={"stationary": False},
+               latency_note="offline: needs the whole signal (non-causal)"),
     Competitor("dtln", "DTLN (ONNX, 2 x 128 LSTM stages), 16 kHz", ("onnxruntime",), _dtln_factory,
                files=(DTLN_DIR / "model_1.onnx", DTLN_DIR / "model_2.onnx"),
                install="pip install onnxruntime; the DTLN ONNX files in ../shared/anchors/dtln/ (or $RTMUSIC_DTLN_DIR)",
-               settings={"block": DTLN_BLOCK, "shift": DTLN_SHIFT, "samplerate": 16000}),
+               settings={"block": DTLN_BLOCK, "shift": DTLN_SHIFT, "samplerate": 16000},
+               frames=_dtln_frames, declared=(16000, DTLN_BLOCK, DTLN_SHIFT), latency_note="32 ms window, 8 ms hop"),
 )}
 
 
