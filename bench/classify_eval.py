@@ -18,6 +18,7 @@ Writes results.json and summary.md to --out.
     python -m bench.classify_eval                                  # the default classifier
     python -m bench.classify_eval --model runs/classify/best.rtm --clips 110
     python -m bench.classify_eval --model classifier-random --clips 22 --seconds 3 --out /tmp/ce
+    python -m bench.classify_eval --music-source unseen-soundfonts   # music from soundfonts never trained on
 """
 
 from __future__ import annotations
@@ -36,9 +37,27 @@ import numpy as np
 
 from rtmusic.labels import WINDOW_STATISTIC, window_probabilities, window_targets
 from rtmusic.metrics import f1_per_label, per_label_average_precision
+from train.datapaths import MUSIC_SOURCES
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "classify"
+MUSIC_SOURCE_OUT = {"unseen-soundfonts": DEFAULT_OUT.with_name("classify_unseen_sf")}
+"""Default --out per non-default --music-source, so its figures never overwrite the same-soundfont ones."""
 THRESHOLD = 0.5
+
+
+def load_validation(root: Path, clips: int, seconds: float, seed: int, music_source: str = "val") -> tuple[dict, dict]:
+    """(the classifier validation set, a description of its music) with music from ``music_source``.
+
+    ``music_source`` is a key of train.datapaths.MUSIC_SOURCES; speech and noise always come from the val split.
+    """
+    from train import datapaths
+    from train.classify_data import make_classify_validation_set
+
+    split = datapaths.MUSIC_SOURCES[music_source]
+    val = make_classify_validation_set(root, clips, seconds, seed=seed, music_split=split)
+    index = json.loads(datapaths.index_path(root, split or "val", "music").read_text())
+    fonts = sorted({c.get("soundfont", "FluidR3_GM") for c in index["clips"]})
+    return val, {"music_source": music_source, "music_split": split or "val", "soundfonts": fonts}
 
 
 def onsets(target: np.ndarray, gap_hops: int) -> np.ndarray:
@@ -112,6 +131,13 @@ def markdown(report: dict) -> str:
         f"{report['clips']} validation clips of {report['seconds']:g} s, {s['windows']} one-second windows; "
         f"window statistic: {WINDOW_STATISTIC}; threshold {THRESHOLD}.",
         "",
+    ]
+    if report.get("music_source", "val") != "val":
+        lines += [f"**Music source: {report['music_source']}** — the held-out val pieces rendered with soundfonts "
+                  f"never used in training ({', '.join(report['soundfonts'])}); speech and noise as in the default "
+                  "set.",
+                  ""]
+    lines += [
         f"**mAP {s['map']}**, macro-F1 {s['macro_f1']}, decision latency median {s['latency_median_ms']} ms "
         f"(onsets detected within {report['max_wait_s']:g} s: {s['detection_rate']}).",
         "",
@@ -138,17 +164,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
     parser.add_argument("--gap", type=float, default=0.5, help="an onset follows at least this long off (s)")
     parser.add_argument("--max-wait", type=float, default=2.0, help="onsets not detected within this are missed (s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--music-source", choices=list(MUSIC_SOURCES), default="val",
+                        help="music of the set: the val split (default) or the val pieces rendered with unseen "
+                             "soundfonts (`python -m train.render_unseen` makes them)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"output folder (default: {DEFAULT_OUT}; {MUSIC_SOURCE_OUT['unseen-soundfonts']} "
+                             "with --music-source unseen-soundfonts)")
     args = parser.parse_args(argv)
+    out = args.out if args.out is not None else MUSIC_SOURCE_OUT.get(args.music_source, DEFAULT_OUT)
 
     from rtmusic.processor import Processor, classifier_checkpoint_path, enable_compilation_cache, load_classifier
     from train.classify import VAL_SEED
-    from train.classify_data import make_classify_validation_set
     from train.datapaths import data_dir
 
     enable_compilation_cache()
     root = data_dir(args.data_dir)
-    val = make_classify_validation_set(root, args.clips, args.seconds, seed=VAL_SEED)
+    try:
+        val, music = load_validation(root, args.clips, args.seconds, VAL_SEED, args.music_source)
+    except FileNotFoundError as exc:
+        print(f"classify_eval: no validation data: {exc}", file=sys.stderr)
+        return 1
     model = load_classifier(args.model)
     processor = Processor(model).prepare()
     started = time.perf_counter()
@@ -162,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path else None,
         "clips": int(val["audio"].shape[0]),
         "seconds": args.seconds,
+        **music,
         "gap_s": args.gap,
         "max_wait_s": args.max_wait,
         "window_statistic": WINDOW_STATISTIC,
@@ -171,11 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
         "summary": summary,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
-    (args.out / "summary.md").write_text(markdown(report))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "summary.md").write_text(markdown(report))
     print(markdown(report))
-    print(f"wrote {args.out / 'results.json'} and {args.out / 'summary.md'}", file=sys.stderr)
+    print(f"wrote {out / 'results.json'} and {out / 'summary.md'}", file=sys.stderr)
     return 0
 
 

@@ -19,18 +19,52 @@ PNG plots to --out.
     python -m bench.quality --model lstm-random --clips 42        # 2 clips per kind and SNR
     python -m bench.quality --model runs/best.rtm default --competitors rnnoise,dtln
     python -m bench.quality --competitors none --no-perceptual --out /tmp/q
+    python -m bench.quality --music-source unseen-soundfonts --competitors none  # music from unseen soundfonts
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from rtmusic.bench import competitors as comp
 from rtmusic.bench.quality import format_summary, load_data, run, write_outputs
+from train.datapaths import MUSIC_SOURCES
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "quality"
+MUSIC_SOURCE_OUT = {"unseen-soundfonts": DEFAULT_OUT.with_name("quality_unseen_sf")}
+"""Default --out per non-default --music-source, so its figures never overwrite the same-soundfont ones."""
+
+
+def load_music_source(data_dir: Path | None, clips: int | None, music_source: str) -> dict:
+    """The validation set with its music from ``music_source`` (a key of train.datapaths.MUSIC_SOURCES).
+
+    Same recipe, seed, kinds and SNRs as the default set; speech and noise still come from the val split.
+    Raises FileNotFoundError naming the command that renders a missing split.
+    """
+    from train import datapaths
+    from train.mixer import make_validation_set
+
+    root = datapaths.data_dir(data_dir)
+    split = datapaths.MUSIC_SOURCES[music_source]
+    if split is None:
+        return load_data(data_dir, clips)
+    val = make_validation_set(root, music_split=split)
+    index = json.loads(datapaths.index_path(root, split, "music").read_text())
+    n = val["noisy"].shape[0] if clips is None else min(clips, val["noisy"].shape[0])
+    return {"noisy": val["noisy"][:n], "clean": val["clean"][:n], "kind": val["kind"][:n], "snr_db": val["snr_db"][:n],
+            "source": str(datapaths.val_set_path(root, split)), "music_source": music_source,
+            "soundfonts": sorted({c.get("soundfont", "?") for c in index["clips"]})}
+
+
+def music_note(data: dict) -> str:
+    """One markdown line saying where the music came from (empty for the default val music)."""
+    if data.get("music_source", "val") == "val":
+        return ""
+    return (f"**Music source: {data['music_source']}** — the held-out val pieces rendered with soundfonts never "
+            f"used in training ({', '.join(data.get('soundfonts', []))}); speech and noise as in the default set.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=None, help="use the first N validation clips (default: all)")
     parser.add_argument("--competitors", default=",".join(comp.COMPETITORS),
                         help="comma-separated, or 'none' (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"output folder (default: {DEFAULT_OUT}; {MUSIC_SOURCE_OUT['unseen-soundfonts']} "
+                             "with --music-source unseen-soundfonts)")
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
+    parser.add_argument("--music-source", choices=list(MUSIC_SOURCES), default="val",
+                        help="music of the set: the val split (default) or the val pieces rendered with unseen "
+                             "soundfonts (`python -m train.render_unseen` makes them)")
     parser.add_argument("--no-perceptual", action="store_true", help="skip PESQ-WB and STOI")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -52,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown competitor(s) {', '.join(unknown)}; known: {', '.join(comp.COMPETITORS)}")
     if args.clips is not None and args.clips < 1:
         parser.error("--clips must be at least 1")
+    out = args.out if args.out is not None else MUSIC_SOURCE_OUT.get(args.music_source, DEFAULT_OUT)
     try:
-        data = load_data(args.data_dir, args.clips)
+        data = load_music_source(args.data_dir, args.clips, args.music_source)
     except FileNotFoundError as exc:
         print(f"quality: no validation data: {exc}", file=sys.stderr)
         return 1
@@ -65,8 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     except RtmusicError as exc:
         print(f"quality: {exc}", file=sys.stderr)
         return 2
-    paths = write_outputs(results, args.out)
-    print(format_summary(results))
+    note = music_note(data)
+    if note:
+        results["data"].update(music_source=data["music_source"], soundfonts=data["soundfonts"])
+    paths = write_outputs(results, out)
+    summary = format_summary(results)
+    if note:  # under the title, so the file cannot be mistaken for the same-soundfont report
+        title, rest = summary.split("\n", 1)
+        summary = f"{title}\n\n{note}\n{rest}"
+        (out / "summary.md").write_text(summary)
+    print(summary)
     print(f"wrote {', '.join(str(p) for p in paths)} ({results['run_seconds']:.0f} s)", file=sys.stderr)
     return 0
 

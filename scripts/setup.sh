@@ -2,7 +2,8 @@
 # Set up rtmusic in ./.venv: system audio libraries, a virtualenv, and the package in editable mode.
 #
 #   bash scripts/setup.sh          # to run rtmusic: PortAudio + libsndfile, then `pip install -e .`
-#   bash scripts/setup.sh --test   # to run the tests too: also JACK, FluidSynth + GM soundfont,
+#   bash scripts/setup.sh --test   # to run the tests too: also JACK, FluidSynth + GM soundfonts (FluidR3 for
+#                                  # training; TimGM6mb, MuseScore General for the unseen-soundfont test set),
 #                                  # espeak-ng and sox, then `pip install -e ".[test,train]"`
 #
 # Safe to run again: it installs only what is missing. Debian/Ubuntu packages are installed when we
@@ -16,7 +17,7 @@ MODE=run
 for arg in "$@"; do
   case "$arg" in
     --test) MODE=test ;;
-    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown option '$arg' (use --test or --help)" >&2; exit 2 ;;
   esac
 done
@@ -24,7 +25,7 @@ done
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
 RUN_PACKAGES=(libportaudio2 libsndfile1)
-TEST_PACKAGES=(jackd2 fluidsynth fluid-soundfont-gm espeak-ng sox)
+TEST_PACKAGES=(jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small espeak-ng sox)
 if [ "$MODE" = test ]; then
   APT_PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
   PIP_TARGET=".[test,train]"

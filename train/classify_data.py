@@ -32,7 +32,7 @@ import numpy as np
 from rtmusic.models import CLASSIFIER_LABELS
 from train import datapaths
 from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
-from train.mixer import SILENT_RMS, ClipStore, _peak, _rms
+from train.mixer import SILENT_RMS, ClipStore, _peak, _rms, split_fingerprint
 
 HOP = 240
 HOPS_PER_FRAME = SAMPLES_PER_FRAME // HOP
@@ -126,10 +126,12 @@ class ClassifySampler:
         batch_size: examples per batch.
         seed: makes the sequence of batches reproducible.
         prefetch: batches prepared ahead by a background thread (0: none).
+        music_split: take the music from this packed split instead (e.g. ``val_unseen_sf``); speech and
+            noise still come from ``split``.
     """
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int = 0, *,
-                 prefetch: int = 0):
+                 prefetch: int = 0, music_split: str | None = None):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
@@ -137,7 +139,7 @@ class ClassifySampler:
             raise ValueError(f"segment_seconds must be at least 0.01 and batch_size at least 1 "
                              f"(got {segment_seconds}, {batch_size}).")
         root = Path(data_dir)
-        self.music = ClipStore(root, split, "music")
+        self.music = ClipStore(root, music_split or split, "music")
         self.speech = ClipStore(root, split, "speech")
         self.noise = ClipStore(root, split, "noise")
         styles = [c.get("style") for c in self.music.index["clips"]]
@@ -282,21 +284,24 @@ class ClassifySampler:
 
 
 def make_classify_validation_set(data_dir, n_clips: int = 220, seconds: float = 5.0,
-                                 seed: int = 4321) -> dict[str, np.ndarray]:
+                                 seed: int = 4321, *, music_split: str | None = None) -> dict[str, np.ndarray]:
     """A fixed classifier validation set from the val split, saved once and reloaded after.
 
     Scenes cycle through SCENE_NAMES (every scene equally often). Returns audio float32 [N, T], targets
     uint8 [N, hops, 15], scene int32 [N]. Cached as ``classify_val_set.npz`` in the data directory, keyed by
-    (n_clips, seconds, seed, RECIPE_VERSION).
+    (n_clips, seconds, seed, RECIPE_VERSION). ``music_split`` (e.g. ``val_unseen_sf``): the same scenes
+    with the music taken from that split, cached as ``classify_val_set.<music_split>.npz``.
     """
     root = Path(data_dir)
-    path = datapaths.classify_val_set_path(root)
+    path = datapaths.classify_val_set_path(root, music_split)
     params = np.array([n_clips, seconds, seed, RECIPE_VERSION], dtype=np.float64)
+    if music_split is not None:
+        params = np.append(params, split_fingerprint(root, music_split))
     if path.exists():
         with np.load(path) as stored:
             if np.array_equal(stored["params"], params):
                 return {k: stored[k] for k in stored.files if k != "params"}
-    sampler = ClassifySampler(root, "val", seconds, batch_size=1, seed=seed)
+    sampler = ClassifySampler(root, "val", seconds, batch_size=1, seed=seed, music_split=music_split)
     scenes = np.arange(n_clips) % len(SCENE_NAMES)
     batch = sampler.make_batch(scenes)
     result = {"audio": batch["audio"], "targets": batch["targets"].astype(np.uint8), "scene": batch["scene"]}

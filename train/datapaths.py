@@ -13,6 +13,8 @@ Layout of a data directory::
     <split>_<kind>.json                     index: per clip name, offset, length, source, ...
     <split>_music_labels.npy                labels aligned with <split>_music.npy, uint8 [frames, 12]
     val_set.npz                             the fixed validation mixtures (made by the mixer)
+    val_unseen_sf_music.*                   val music re-rendered with unseen soundfonts (train.render_unseen)
+    val_set.<music split>.npz               validation mixtures with music from another split
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ SAMPLES_PER_FRAME = SAMPLE_RATE // FRAME_RATE
 
 SPLITS = ("train", "val")
 KINDS = ("music", "speech", "noise")
+
+UNSEEN_SF_SPLIT = "val_unseen_sf"
+"""Music only: the val music re-rendered with soundfonts no training clip used (train.render_unseen)."""
+
+MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT}
+"""Where evaluations take their music from: the val split itself (None) or another packed music split."""
 
 LABEL_NAMES = (
     "piano", "mallets", "organ", "guitar", "bass", "strings",
@@ -71,11 +79,11 @@ def labels_path(root: Path, split: str) -> Path:
     return Path(root) / f"{split}_music_labels.npy"
 
 
-def val_set_path(root: Path) -> Path:
-    """The fixed, deterministic validation mixtures."""
-    return Path(root) / "val_set.npz"
+def val_set_path(root: Path, music_split: str | None = None) -> Path:
+    """The fixed, deterministic validation mixtures (``music_split``: with music from that split instead)."""
+    return Path(root) / ("val_set.npz" if music_split is None else f"val_set.{music_split}.npz")
 
 
-def classify_val_set_path(root: Path) -> Path:
+def classify_val_set_path(root: Path, music_split: str | None = None) -> Path:
     """The fixed, deterministic classifier validation scenes (made by train.classify_data)."""
-    return Path(root) / "classify_val_set.npz"
+    return Path(root) / ("classify_val_set.npz" if music_split is None else f"classify_val_set.{music_split}.npz")

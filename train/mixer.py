@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -121,10 +122,12 @@ class MixtureSampler:
         seed: makes the sequence of batches reproducible.
         with_labels: also return ``labels`` float32 [B, frames, 12] (instrument activity).
         prefetch: batches prepared ahead by a background thread (0: none, made on demand).
+        music_split: take the music from this packed split instead (e.g. ``val_unseen_sf``); speech and
+            noise still come from ``split``.
     """
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int = 0,
-                 *, with_labels: bool = False, prefetch: int = 0):
+                 *, with_labels: bool = False, prefetch: int = 0, music_split: str | None = None):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
@@ -132,7 +135,7 @@ class MixtureSampler:
             raise ValueError(f"segment_seconds must be at least 0.01 and batch_size at least 1 "
                              f"(got {segment_seconds}, {batch_size}).")
         root = Path(data_dir)
-        self.music = ClipStore(root, split, "music")
+        self.music = ClipStore(root, music_split or split, "music")
         self.speech = ClipStore(root, split, "speech")
         self.noise = ClipStore(root, split, "noise")
         self.batch_size = batch_size
@@ -284,22 +287,36 @@ VAL_SNRS_DB = (-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, np.inf)
 """The validation grid: every kind at every SNR (inf = clean input, to check it is left alone)."""
 
 
-def make_validation_set(data_dir, n_clips: int = 210, seconds: float = 6.0, seed: int = 1234) -> dict[str, np.ndarray]:
+def split_fingerprint(root: Path, split: str, kind: str = "music") -> float:
+    """CRC32 of a packed split's index: a cached set made from an older render of it is made again."""
+    index_file = datapaths.index_path(root, split, kind)
+    if not index_file.exists():
+        raise FileNotFoundError(f"{index_file} is missing: render it first"
+                                + (" with `python -m train.render_unseen`." if split == datapaths.UNSEEN_SF_SPLIT
+                                   else f" with `python -m train.build_data --out {root}`."))
+    return float(zlib.crc32(index_file.read_bytes()))
+
+
+def make_validation_set(data_dir, n_clips: int = 210, seconds: float = 6.0, seed: int = 1234, *,
+                        music_split: str | None = None) -> dict[str, np.ndarray]:
     """A fixed validation set from the val split, saved once as ``val_set.npz`` and reloaded after.
 
     Covers music, speech and both at SNRs -5..20 dB and clean (the grid repeats over ``n_clips``),
     so music at 15 dB (the "music preservation" figure) is always present. No lead-ins; peaks at a
     seeded -35..-0.5 dBFS. Returns noisy, clean float32 [N, T]; kind int32 [N]; snr_db float32 [N];
-    labels float32 [N, frames, 12].
+    labels float32 [N, frames, 12]. ``music_split`` (e.g. ``val_unseen_sf``): the same recipe with the
+    music taken from that split, cached as ``val_set.<music_split>.npz``.
     """
     root = Path(data_dir)
-    path = datapaths.val_set_path(root)
+    path = datapaths.val_set_path(root, music_split)
     params = np.array([n_clips, seconds, seed], dtype=np.float64)
+    if music_split is not None:
+        params = np.append(params, split_fingerprint(root, music_split))
     if path.exists():
         with np.load(path) as stored:
             if np.array_equal(stored["params"], params):
                 return {k: stored[k] for k in stored.files if k != "params"}
-    sampler = MixtureSampler(root, "val", seconds, batch_size=1, seed=seed, with_labels=True)
+    sampler = MixtureSampler(root, "val", seconds, batch_size=1, seed=seed, with_labels=True, music_split=music_split)
     rng = np.random.default_rng(seed)
     grid = [(k, s) for s in VAL_SNRS_DB for k in VAL_KINDS]
     kinds = np.array([grid[i % len(grid)][0] for i in range(n_clips)], dtype=np.int32)

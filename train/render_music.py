@@ -624,13 +624,19 @@ def write_midi(path: Path, tracks: list[Track], end_seconds: float) -> None:
 
 
 def render_midi(midi_path: Path, *, gain: float = 0.4, reverb_room: float = 0.3,
-                reverb_level: float = 0.7, chorus_level: float = 1.0, timeout_s: int = 600) -> np.ndarray:
-    """Render a MIDI file with FluidSynth; returns float32 [samples] mono at 48 kHz, tail trimmed."""
+                reverb_level: float = 0.7, chorus_level: float = 1.0, timeout_s: int = 600,
+                soundfont: Path = SOUNDFONT) -> np.ndarray:
+    """Render a MIDI file with FluidSynth; returns float32 [samples] mono at 48 kHz, tail trimmed.
+
+    ``soundfont`` (.sf2 or .sf3) defaults to FluidR3 GM, the one the training data is made with.
+    """
     import soundfile
 
-    if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
-        raise RuntimeError("FluidSynth or the GM soundfont is missing: "
-                           "run `apt-get install fluidsynth fluid-soundfont-gm`.")
+    soundfont = Path(soundfont)
+    if shutil.which("fluidsynth") is None or not soundfont.exists():
+        package = "fluid-soundfont-gm" if soundfont == SOUNDFONT else f"the package that ships {soundfont.name}"
+        raise RuntimeError(f"FluidSynth or the soundfont {soundfont} is missing: "
+                           f"run `apt-get install fluidsynth` and install {package} (scripts/setup.sh --test).")
     with tempfile.TemporaryDirectory(prefix="rtmusic-fs-") as tmp:
         wav = Path(tmp) / "out.wav"
         cmd = ["fluidsynth", "-ni", "-q", "-g", f"{gain:.3f}", "-r", str(SAMPLE_RATE),
@@ -638,7 +644,7 @@ def render_midi(midi_path: Path, *, gain: float = 0.4, reverb_room: float = 0.3,
                "-o", f"synth.reverb.room-size={reverb_room:.3f}",
                "-o", f"synth.reverb.level={reverb_level:.3f}",
                "-o", f"synth.chorus.level={chorus_level:.3f}",
-               "-F", str(wav), str(SOUNDFONT), str(midi_path)]
+               "-F", str(wav), str(soundfont), str(midi_path)]
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s)
         if proc.returncode != 0 or not wav.exists():
             raise RuntimeError(f"fluidsynth failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
@@ -682,16 +688,22 @@ def label_activity(tracks: list[Track], n_frames: int) -> np.ndarray:
     return (np.cumsum(delta, axis=0)[:n_frames] > 0).astype(np.uint8)
 
 
-def render_tracks(rng: np.random.Generator, tracks: list[Track], seconds: float) -> tuple[np.ndarray, np.ndarray, dict]:
+def draw_synth_settings(rng: np.random.Generator) -> dict:
+    """Per-clip FluidSynth gain, reverb and chorus (drawn after the arrangement, from the same generator)."""
+    return dict(gain=round(float(rng.uniform(0.2, 0.6)), 3),
+                reverb_room=round(float(rng.uniform(0.05, 0.9)), 3),
+                reverb_level=round(float(rng.uniform(0.2, 1.0)), 3),
+                chorus_level=round(float(rng.uniform(0.0, 3.0)), 3))
+
+
+def render_tracks(rng: np.random.Generator, tracks: list[Track], seconds: float, *,
+                  soundfont: Path = SOUNDFONT) -> tuple[np.ndarray, np.ndarray, dict]:
     """MIDI-write and render tracks; returns audio, matching labels, and the synth settings used."""
-    settings = dict(gain=round(float(rng.uniform(0.2, 0.6)), 3),
-                    reverb_room=round(float(rng.uniform(0.05, 0.9)), 3),
-                    reverb_level=round(float(rng.uniform(0.2, 1.0)), 3),
-                    chorus_level=round(float(rng.uniform(0.0, 3.0)), 3))
+    settings = draw_synth_settings(rng)
     with tempfile.TemporaryDirectory(prefix="rtmusic-mid-") as tmp:
         midi = Path(tmp) / "clip.mid"
         write_midi(midi, tracks, seconds + 2.5)
-        audio = render_midi(midi, **settings)
+        audio = render_midi(midi, soundfont=soundfont, **settings)
     audio = audio[: int(np.ceil((seconds + 2.5) * SAMPLE_RATE / SAMPLES_PER_FRAME)) * SAMPLES_PER_FRAME]
     labels = label_activity(tracks, len(audio) // SAMPLES_PER_FRAME)
     return audio, labels, settings

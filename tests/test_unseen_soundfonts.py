@@ -1,0 +1,157 @@
+"""The unseen-soundfont validation music: same val pieces and labels, other sound; the evaluations select it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from train import datapaths, render_unseen
+from train.datapaths import SAMPLES_PER_FRAME, UNSEEN_SF_SPLIT
+
+REPO = Path(__file__).resolve().parents[1]
+SETUP = "run `bash scripts/setup.sh --test`"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A --quick data build plus its one val music clip rendered 2 s long with every unseen soundfont."""
+    missing = [tool for tool in ("fluidsynth", "espeak-ng") if shutil.which(tool) is None]
+    missing += [str(sf.path) for sf in render_unseen.UNSEEN_SOUNDFONTS.values() if not sf.path.exists()]
+    assert not missing, f"{missing} not installed: {SETUP}"
+    out = tmp_path_factory.mktemp("data")
+    for module, extra in (("train.build_data", ["--quick"]), ("train.render_unseen", ["--seconds", "2"])):
+        proc = subprocess.run([sys.executable, "-m", module, *extra, "--out", str(out)],
+                              cwd=REPO, capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def clip_audio(root: Path, split: str) -> dict[str, np.ndarray]:
+    index = json.loads(datapaths.index_path(root, split, "music").read_text())
+    audio = np.load(datapaths.audio_path(root, split, "music"))
+    return {c["name"]: audio[c["offset"]: c["offset"] + c["length"]].astype(np.float64) for c in index["clips"]}
+
+
+def best_match(x: np.ndarray, clips: dict[str, np.ndarray]) -> float:
+    """Highest normalised correlation of x [T] with any frame-aligned window of the clips."""
+    best = 0.0
+    x = x.astype(np.float64) / (np.linalg.norm(x) + 1e-20)
+    for audio in clips.values():
+        for start in range(0, len(audio) - len(x) + 1, SAMPLES_PER_FRAME):
+            window = audio[start: start + len(x)]
+            best = max(best, abs(float(window @ x)) / (np.linalg.norm(window) + 1e-20))
+    return best
+
+
+def test_unseen_split_renders_the_val_pieces_with_each_soundfont(data):
+    val = json.loads(datapaths.index_path(data, "val", "music").read_text())["clips"]
+    unseen = json.loads(datapaths.index_path(data, UNSEEN_SF_SPLIT, "music").read_text())["clips"]
+    assert sorted(c["soundfont"] for c in unseen) == sorted(render_unseen.UNSEEN_SOUNDFONTS) * len(val)
+    by_name = {c["name"]: c for c in val}
+    for clip in unseen:
+        own = by_name[clip["val_clip"]]
+        assert clip["name"] == f"{own['name']}.{clip['soundfont']}"
+        for key in ("source", "seed", "programs", "style", "bpm", "gain", "reverb_room"):
+            assert clip[key] == own[key], key
+        assert clip["length"] == min(own["length"], 2 * datapaths.SAMPLE_RATE)
+
+
+def test_unseen_clips_have_the_val_labels_but_a_different_sound(data):
+    val_labels = np.load(datapaths.labels_path(data, "val"))
+    unseen_labels = np.load(datapaths.labels_path(data, UNSEEN_SF_SPLIT))
+    val_index = {c["name"]: c for c in json.loads(datapaths.index_path(data, "val", "music").read_text())["clips"]}
+    unseen_index = json.loads(datapaths.index_path(data, UNSEEN_SF_SPLIT, "music").read_text())["clips"]
+    val_audio, unseen_audio = clip_audio(data, "val"), clip_audio(data, UNSEEN_SF_SPLIT)
+    for clip in unseen_index:
+        own = val_index[clip["val_clip"]]
+        mine = unseen_labels[clip["frame_offset"]: clip["frame_offset"] + clip["frames"]]
+        theirs = val_labels[own["frame_offset"]: own["frame_offset"] + clip["frames"]]
+        assert mine.any() and np.array_equal(mine, theirs)
+        ref = val_audio[own["name"]][: clip["length"]]
+        audio = unseen_audio[clip["name"]]
+        assert np.abs(audio).max() > 10_000  # peak-normalised like every clip, so audible
+        assert abs(audio @ ref) / (np.linalg.norm(audio) * np.linalg.norm(ref)) < 0.9  # another sound
+    a, b = unseen_audio.values()
+    assert abs(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b)) < 0.9  # the two soundfonts differ too
+
+
+def test_rendering_again_keeps_the_clips(data):
+    before = datapaths.audio_path(data, UNSEEN_SF_SPLIT, "music").stat().st_mtime_ns
+    summary = render_unseen.build(data, list(render_unseen.UNSEEN_SOUNDFONTS.values()), 2.0, log=lambda _: None)
+    assert summary["clips"] == 2 and summary["soundfonts"] == sorted(render_unseen.UNSEEN_SOUNDFONTS)
+    assert datapaths.audio_path(data, UNSEEN_SF_SPLIT, "music").stat().st_mtime_ns == before
+
+
+def test_unknown_or_missing_soundfont_says_what_to_do():
+    with pytest.raises(KeyError, match="known: timgm6mb"):
+        render_unseen.resolve_soundfonts(["fluidr3"])
+
+
+def test_denoiser_validation_music_comes_from_the_unseen_split(data, monkeypatch):
+    from bench import quality as quality_cli
+    from train import mixer
+
+    real = mixer.make_validation_set
+    monkeypatch.setattr(mixer, "make_validation_set",
+                        lambda root, **kw: real(root, n_clips=21, seconds=1.0, seed=4, **kw))
+    loaded = quality_cli.load_music_source(data, None, "unseen-soundfonts")
+    assert loaded["music_source"] == "unseen-soundfonts"
+    assert loaded["soundfonts"] == sorted(render_unseen.UNSEEN_SOUNDFONTS)
+    assert loaded["source"].endswith(f"val_set.{UNSEEN_SF_SPLIT}.npz") and not datapaths.val_set_path(data).exists()
+    unseen, val = clip_audio(data, UNSEEN_SF_SPLIT), clip_audio(data, "val")
+    music = np.flatnonzero(loaded["kind"] == mixer.KIND_MUSIC)
+    assert music.size == 7
+    for i in music[:3]:
+        assert best_match(loaded["clean"][i], unseen) > 0.999  # a crop of an unseen-soundfont clip
+        assert best_match(loaded["clean"][i], val) < 0.95  # and not of the FluidR3 original
+    assert "unseen-soundfonts" in quality_cli.music_note(loaded)
+    assert quality_cli.music_note({"music_source": "val"}) == ""
+
+
+def test_classifier_validation_music_comes_from_the_unseen_split(data, monkeypatch):
+    from bench import classify_eval
+    from train import classify_data
+
+    opened = []
+    real_store = classify_data.ClipStore
+
+    def spy(root, split, kind):
+        opened.append((split, kind))
+        return real_store(root, split, kind)
+
+    monkeypatch.setattr(classify_data, "ClipStore", spy)
+    val, music = classify_eval.load_validation(data, 11, 1.0, seed=4, music_source="unseen-soundfonts")
+    assert opened == [(UNSEEN_SF_SPLIT, "music"), ("val", "speech"), ("val", "noise")]
+    assert music == {"music_source": "unseen-soundfonts", "music_split": UNSEEN_SF_SPLIT,
+                     "soundfonts": sorted(render_unseen.UNSEEN_SOUNDFONTS)}
+    assert val["audio"].shape == (11, datapaths.SAMPLE_RATE)
+    assert datapaths.classify_val_set_path(data, UNSEEN_SF_SPLIT).exists()
+    assert not datapaths.classify_val_set_path(data).exists()
+
+
+def test_missing_unseen_split_names_the_command(tmp_path):
+    from train.mixer import make_validation_set
+
+    with pytest.raises(FileNotFoundError, match="python -m train.render_unseen"):
+        make_validation_set(tmp_path, n_clips=21, seconds=1.0, music_split=UNSEEN_SF_SPLIT)
+
+
+def test_evaluations_offer_the_source_and_default_to_the_val_music(capsys):
+    from bench import classify_eval
+    from bench import quality as quality_cli
+
+    for module in (quality_cli, classify_eval):
+        with pytest.raises(SystemExit):
+            module.main(["--help"])
+        assert "--music-source {val,unseen-soundfonts}" in capsys.readouterr().out
+        with pytest.raises(SystemExit):
+            module.main(["--music-source", "nowhere"])
+    assert datapaths.MUSIC_SOURCES == {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT}
+    assert quality_cli.MUSIC_SOURCE_OUT["unseen-soundfonts"] != quality_cli.DEFAULT_OUT
+    assert classify_eval.MUSIC_SOURCE_OUT["unseen-soundfonts"] != classify_eval.DEFAULT_OUT
