@@ -221,6 +221,7 @@ def measure_model(name: str, task: str = "denoise", *, hops: int, engine_hops: i
         "hop_us": round(1e6 * model.hop / model.samplerate, 1),
         "window": model.window,
         "lookahead": model.lookahead,
+        "delay": model.delay,  # step-level lag of the output, samples (what offline scoring compensates)
         "conventions": model_conventions(model).as_dict(),
         "parameters": count_params(model.weights),
         "config": model.config,

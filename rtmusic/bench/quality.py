@@ -236,9 +236,10 @@ def rtmusic_system(name_or_path: str, samplerate: int) -> System:
     return System(f"rtmusic:{name_or_path}", "rtmusic", process, info, warmup)
 
 
-def competitor_system(competitor: comp.Competitor) -> System:
-    """A loaded competitor (raises comp.CompetitorUnavailable when it cannot run here)."""
-    denoiser = comp.load(competitor)
+def competitor_system(competitor: comp.Competitor | comp.Denoiser) -> System:
+    """A competitor, loaded here unless already loaded (raises comp.CompetitorUnavailable when it cannot run)."""
+    denoiser = competitor if isinstance(competitor, comp.Denoiser) else comp.load(competitor)
+    competitor = denoiser.competitor
     info = {"description": competitor.description, "settings": competitor.settings,
             "delay_samples": denoiser.delay, "delay_ms": 1000.0 * denoiser.delay / comp.SAMPLERATE,
             "delay_peak": round(denoiser.delay_peak, 3), "modules": list(competitor.modules),
@@ -246,11 +247,11 @@ def competitor_system(competitor: comp.Competitor) -> System:
     return System(competitor.name, "competitor", denoiser, info, warmup=lambda x: denoiser(x[: comp.SAMPLERATE]))
 
 
-def resolve_competitors(names: Iterable[str | comp.Competitor]) -> list[comp.Competitor]:
-    """Competitor objects for names (unknown names raise KeyError listing the known ones)."""
+def resolve_competitors(names: Iterable[str | comp.Competitor | comp.Denoiser]) -> list[comp.Competitor | comp.Denoiser]:
+    """Competitor objects for names, loaded ones kept as they are (unknown names raise KeyError listing the known ones)."""
     out = []
     for item in names:
-        if isinstance(item, comp.Competitor):
+        if isinstance(item, (comp.Competitor, comp.Denoiser)):
             out.append(item)
         elif item in comp.COMPETITORS:
             out.append(comp.COMPETITORS[item])
@@ -279,13 +280,17 @@ def load_data(data_dir: str | Path | None = None, clips: int | None = None) -> d
 
     The set cycles through its kind x SNR grid every 21 clips, so a multiple of 21 stays balanced.
     """
-    try:  # the set is defined by the training code, which lives in the source checkout only
+    checkout = Path(__file__).resolve().parents[2]  # the source checkout, for an editable install
+    if importlib.util.find_spec("train") is None and (checkout / "train" / "mixer.py").is_file():
+        sys.path.append(str(checkout))  # `rtmusic bench` runs from anywhere; the set is defined by train/
+    try:
         from train.datapaths import audio_path, val_set_path
         from train.datapaths import data_dir as resolve
         from train.mixer import make_validation_set
     except ImportError as exc:
         raise FileNotFoundError(f"the validation set needs rtmusic's source checkout (its train package: {exc}); "
-                                "run from the checkout, after `python -m train.build_data`") from exc
+                                "install it editable from the checkout (pip install -e .), then build the data "
+                                "with `python -m train.build_data`") from exc
 
     root = resolve(data_dir)
     if not val_set_path(root).is_file() and not audio_path(root, "val", "music").is_file():

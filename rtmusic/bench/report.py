@@ -88,7 +88,74 @@ def summary_markdown(results: dict) -> str:
             if key != last:
                 lines.append(f"| {row['t']:.0f} | {row['xruns']} | {row['deadline_misses']} |")
                 last = key
+    if results.get("compare"):
+        lines += ["", *compare_markdown(results["compare"])]
     return "\n".join(lines) + "\n"
+
+
+def _num(value, digits: int = 1, suffix: str = "") -> str:
+    return "–" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def _times(value) -> str:
+    return "–" if value is None else f"{value:g}×"
+
+
+def _signed(value) -> str:
+    return "–" if value is None else f"{value:+.1f}"
+
+
+def compare_markdown(cmp: dict) -> list[str]:
+    """The side-by-side section: compute and latency (ratios to rtmusic), then quality (differences)."""
+    ref = cmp["reference"]
+    rc = ref["conventions"]["ms"]
+    lines = ["## Side by side with RNNoise, WebRTC NS, noisereduce", "",
+             f"Reference: rtmusic `{ref['model']}` ({ref['model_name']}); ratios are competitor / rtmusic "
+             "(above 1: rtmusic is cheaper or has less latency). Load average "
+             f"{cmp['load_average'][0][0]} -> {cmp['load_average'][-1][0]} during this part ({cmp.get('wall_s', 0):g} s).", "",
+             "| system | native frame | µs per frame p50 / p99 | µs per 5 ms audio | RTF | compute × rtmusic | "
+             "algorithmic ms: W−H / W+A / W+H+A | latency × rtmusic (W+A) | measured delay ms | delay × rtmusic |",
+             "|---|---|---|---|---|---|---|---|---|---|",
+             f"| **rtmusic {ref['model']}** | {ref['hop']} @ {ref['samplerate'] // 1000} kHz | {ref['p50_us']:.0f} / {ref['p99_us']:.0f} | "
+             f"{ref['per_5ms_us']:.0f} | {ref['realtime_factor']:.3f} | 1× | {rc['window_minus_hop']:g} / "
+             f"{rc['window_plus_lookahead']:g} / {rc['window_hop_lookahead']:g} | 1× | {ref['delay_ms']:g} | 1× |"]
+    for name, r in cmp["competitors"].items():
+        c, ra = r["compute"], r["ratios"]
+        frame = f"{c['frame']} @ {c['samplerate'] // 1000} kHz" if c["streaming"] else "offline (whole signal)"
+        per_frame = f"{c['p50_us']:.0f} / {c['p99_us']:.0f}" if c["streaming"] else "–"
+        ms = (r["conventions"] or {}).get("ms")
+        alg = f"{ms['window_minus_hop']:g} / {ms['window_plus_lookahead']:g} / {ms['window_hop_lookahead']:g}" if ms \
+            else "none (non-causal)"
+        lat = _times((ra.get("latency") or {}).get("window_plus_lookahead"))
+        lines.append(f"| {name} | {frame} | {per_frame} | {c['per_5ms_us']:.0f} | {c['realtime_factor']:.3f} | "
+                     f"{_times(ra['compute_per_5ms'])} | {alg} | {lat} | {r['delay_ms']:g}{'' if c['streaming'] else ' (offline)'} | "
+                     f"{_times(ra['delay'])} |")
+    lines += ["", "W = analysis window, H = hop, A = look-ahead (`rtmusic.bench.conventions`). Streaming systems are "
+              "timed call by call on their native frame (16 kHz ones at 16 kHz, resampling excluded), rtmusic on "
+              "its 5 ms hop; noisereduce's RTF is offline wall time / audio time. Measured delay: GCC-PHAT of the "
+              "output against the input (rtmusic: its step delay)."]
+    q = cmp.get("quality")
+    if q and q.get("systems"):
+        rows = q["systems"]
+        base = rows.get(ref["model"], {})
+        lines += ["", f"Quality on {q['clips']} validation clips ({', '.join(f'{k} {v}' for k, v in q['clips_per_kind'].items())}; "
+                  "SI-SDR improvement in dB, Δ = competitor − rtmusic, below 0: rtmusic is better):", "",
+                  "| system | SI-SDRi music | Δ | SI-SDRi speech | Δ | music @15 dB | Δ |", "|---|---|---|---|---|---|---|"]
+        for name, row in rows.items():
+            own = name == ref["model"]
+            cells = []
+            for key in ("music", "speech", "music_15db"):
+                delta = None if own or row[key] is None or base.get(key) is None else row[key] - base[key]
+                cells += [_num(row[key], 2), "" if own else _signed(delta)]
+            lines.append(f"| {'**rtmusic ' + name + '**' if own else name} | " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.append("music @15 dB = SI-SDRi on music at 15 dB SNR: music preservation (below 0: the music got worse); "
+                     "21 clips hold one clip of each kind x SNR cell, so single clips carry these means.")
+    elif q and q.get("skipped"):
+        lines += ["", f"Quality not measured: {q['skipped']}"]
+    for name, why in cmp["skipped"].items():
+        lines.append(f"Skipped {name}: {why}")
+    return lines
 
 
 def plots(results: dict, outdir: Path) -> list[Path]:
@@ -148,7 +215,61 @@ def plots(results: dict, outdir: Path) -> list[Path]:
         ax.legend()
         ax.set_title(f"xruns vs period ({runs[0]['seconds']:g} s runs)")
         written.append(_save(fig, outdir / "xruns_vs_period.png"))
+    if results.get("compare"):
+        written.append(compare_plot(results["compare"], outdir / "compare.png"))
     return written
+
+
+def compare_plot(cmp: dict, path: Path) -> Path:
+    """Bars per system: compute per 5 ms of audio, latency (algorithmic and measured), quality vs rtmusic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ref = cmp["reference"]
+    names = [f"rtmusic {ref['model']}", *cmp["competitors"]]
+    rows = [None, *cmp["competitors"].values()]
+    q = (cmp.get("quality") or {}).get("systems") or {}
+    fig, axes = plt.subplots(1, 3 if q else 2, figsize=(13 if q else 9, 4))
+    x = np.arange(len(names))
+    per5 = [ref["per_5ms_us"], *(r["compute"]["per_5ms_us"] for r in rows[1:])]
+    bars = axes[0].bar(x, per5, color=["tab:blue"] + ["tab:gray"] * (len(names) - 1))
+    axes[0].bar_label(bars, labels=[f"{v:.0f}" for v in per5], fontsize=7)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("µs per 5 ms of audio (p50; noisereduce offline)")
+    axes[0].set_title("compute (lower is better)", fontsize=9)
+    alg = [ref["conventions"]["ms"]["window_plus_lookahead"],
+           *(((r["conventions"] or {}).get("ms") or {}).get("window_plus_lookahead", np.nan) for r in rows[1:])]
+    measured = [ref["delay_ms"], *(r["delay_ms"] for r in rows[1:])]
+    axes[1].bar(x - 0.2, alg, 0.4, label="algorithmic W+A (none: non-causal)")
+    axes[1].bar(x + 0.2, measured, 0.4, label="measured delay of the output")
+    for i, r in enumerate(rows):
+        if r is not None and not r["compute"]["streaming"]:
+            axes[1].text(i, 0.5, "offline\n(non-causal)", ha="center", va="bottom", fontsize=7)
+    axes[1].set_ylabel("ms")
+    axes[1].set_title("latency (lower is better)", fontsize=9)
+    axes[1].legend(fontsize=7)
+    for ax in axes[:2]:
+        ax.set_xticks(x, names, rotation=25, ha="right", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    if q:
+        base = q.get(ref["model"], {})
+        keys = (("music", "SI-SDRi music"), ("speech", "SI-SDRi speech"), ("music_15db", "music @15 dB"))
+        comps = [n for n in cmp["competitors"] if n in q]
+        xs = np.arange(len(comps))
+        for i, (key, label) in enumerate(keys):
+            deltas = [np.nan if q[n][key] is None or base.get(key) is None else q[n][key] - base[key] for n in comps]
+            axes[2].bar(xs + (i - 1) * 0.27, deltas, 0.27, label=label)
+        axes[2].axhline(0, color="k", lw=0.6)
+        axes[2].set_xticks(xs, comps, rotation=25, ha="right", fontsize=8)
+        axes[2].set_ylabel("dB, competitor − rtmusic")
+        axes[2].set_title(f"quality vs rtmusic on {(cmp.get('quality') or {}).get('clips')} clips (below 0: rtmusic better)",
+                          fontsize=9)
+        axes[2].legend(fontsize=7)
+        axes[2].grid(alpha=0.3, axis="y")
+    fig.suptitle(f"rtmusic vs alternatives (load average {cmp['load_average'][0][0]})", fontsize=10)
+    return _save(fig, path)
 
 
 def _save(fig, path: Path) -> Path:

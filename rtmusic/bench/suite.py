@@ -32,6 +32,11 @@ class BenchOptions:
     soak_minutes: float = 0.0
     server: str | None = None  # an existing JACK server for the round trip (None: JACK_DEFAULT_SERVER or our own)
     keep_times: bool = True
+    compare: bool = False  # competitors side by side (rtmusic.bench.compare)
+    competitors: tuple[str, ...] = ()  # () = every known one
+    compare_clips: int = 21  # validation clips scored per system (0: no quality)
+    compare_frames: int = 2000  # native frames timed per streaming competitor
+    data_dir: str | None = None  # rendered data for the quality figures (None: $RTMUSIC_DATA or the cache)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -51,6 +56,16 @@ class BenchOptions:
             raise ParameterError("--seconds must be positive and the round trip at least 2.5 s")
         if self.soak_minutes < 0:
             raise ParameterError(f"--soak must be >= 0 minutes, got {self.soak_minutes:g}")
+        if self.compare_clips < 0 or self.compare_frames < 10:
+            raise ParameterError(f"--compare-clips must be >= 0 (got {self.compare_clips}) and at least 10 frames "
+                                 f"timed (got {self.compare_frames})")
+        if self.compare and "denoise" not in self.tasks[0].split(","):
+            raise ParameterError(f"--compare compares denoisers: the first --task must include denoise, got {self.tasks[0]!r}")
+        from rtmusic.bench.competitors import COMPETITORS
+
+        unknown = [c for c in self.competitors if c not in COMPETITORS]
+        if unknown:
+            raise ParameterError(f"--competitors: unknown {', '.join(unknown)}; known: {', '.join(COMPETITORS)}")
 
 
 def _load() -> list[float]:
@@ -178,6 +193,17 @@ def run_live(opts: BenchOptions, say) -> dict:
     return out
 
 
+def run_compare_section(opts: BenchOptions, compute: dict, say) -> dict:
+    """Competitors side by side with the first model, reusing its compute figures from this run."""
+    from rtmusic.bench.compare import run_compare
+    from rtmusic.bench.competitors import COMPETITORS
+
+    model = opts.models[0]
+    key = model if opts.tasks[0] == "denoise" else f"{model}[{opts.tasks[0]}]"
+    return run_compare(model, compute["models"][key], opts.competitors or tuple(COMPETITORS),
+                       frames=opts.compare_frames, clips=opts.compare_clips, data_dir=opts.data_dir, say=say)
+
+
 def run_all(opts: BenchOptions, say=None) -> dict:
     say = say or (lambda text: None)
     opts.validate()
@@ -188,6 +214,8 @@ def run_all(opts: BenchOptions, say=None) -> dict:
     results["compute"] = run_compute(opts, say)
     if opts.live:
         results["live"] = run_live(opts, say)
+    if opts.compare:
+        results["compare"] = run_compare_section(opts, results["compute"], say)
     results["load_average_after"] = _load()
     results["wall_s"] = round(time.monotonic() - started, 1)
     return results

@@ -13,6 +13,8 @@ EPILOG = """examples:
   rtmusic bench                              # periods 64..512, 20 s each, with and without CPU stress
   rtmusic bench --model default --platform cpu --no-live
   rtmusic bench --soak 30 --out soak/        # 30 minutes: memory growth, lag drift, xrun times
+  rtmusic bench --compare                    # + RNNoise, WebRTC NS, noisereduce (and DTLN) side by side
+  rtmusic bench --quick --compare --compare-clips 0 --competitors rnnoise
 Writes results.json, summary.md and PNG plots to --out (default: rtmusic-bench/).
 Starts its own dummy jackd (rtmusic-bench-PERIOD) unless JACK_DEFAULT_SERVER / --server answers.
 """
@@ -38,6 +40,16 @@ def add_parser(sub) -> None:
     p.add_argument("--server", metavar="NAME", help="existing JACK server for the round trip")
     p.add_argument("--out", type=Path, default=Path("rtmusic-bench"), help="output directory (default: %(default)s)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    g = p.add_argument_group("competitors (optional extra: pip install -e \".[compare]\")")
+    g.add_argument("--compare", action="store_true",
+                   help="also time RNNoise, WebRTC NS, noisereduce (DTLN if its files exist) and score them on the "
+                        "validation set, as ratios to the first model (adds 2-4 min)")
+    g.add_argument("--competitors", metavar="A,B", default=None,
+                   help="which competitors --compare runs (default: every one that can load here)")
+    g.add_argument("--compare-clips", type=int, default=21, metavar="N",
+                   help="validation clips scored per system (21 = each kind x SNR once; 0 = no quality; default 21)")
+    g.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="rendered training data for the quality figures (default: $RTMUSIC_DATA or ~/.cache/rtmusic/data)")
     p.set_defaults(handler=run)
 
 
@@ -47,10 +59,13 @@ def options_from_args(args):
 
     tasks = tuple(",".join(parse_tasks(t)) for t in args.task)
     overrides = {"models": tuple(args.model), "tasks": tasks, "platform": args.platform, "live": not args.no_live,
-                 "stress": not args.no_stress, "soak_minutes": args.soak, "server": args.server}
+                 "stress": not args.no_stress, "soak_minutes": args.soak, "server": args.server,
+                 "compare": args.compare, "compare_clips": args.compare_clips, "data_dir": args.data_dir,
+                 "competitors": tuple(c.strip() for c in (args.competitors or "").split(",") if c.strip())}
     if args.hops is not None:
         overrides["hops"] = args.hops
         overrides["engine_hops"] = max(args.hops // 4, 100)
+        overrides["compare_frames"] = args.hops
     if args.periods is not None:
         overrides["periods"] = tuple(args.periods)
     if args.seconds is not None:
