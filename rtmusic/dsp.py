@@ -18,6 +18,20 @@ def sqrt_hann(window: int) -> np.ndarray:
     return np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * n / window)).astype(np.float32)
 
 
+def feature_taper(window: int, feature_window: int) -> np.ndarray:
+    """Taper of the classifier's feature frame, scaled so white noise has the level it has in `window`.
+
+    At feature_window == window it is the denoiser's sqrt-Hann, so the features are the v1 classifier's
+    bit for bit; a longer frame gets a Hann window (side lobes -31 dB instead of -23 dB, so a strong
+    harmonic does not bury its weaker neighbours), scaled to the same sum of squares as the sqrt-Hann.
+    """
+    if feature_window == window:
+        return sqrt_hann(window)
+    n = np.arange(feature_window)
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / feature_window)
+    return (hann * np.sqrt(0.5 * window / np.sum(hann**2))).astype(np.float32)
+
+
 def analysis_frame(frame_tail: jnp.ndarray, hop_samples: jnp.ndarray):
     """Append one hop to the analysis memory.
 
@@ -69,12 +83,12 @@ def sanitize(hop_samples: jnp.ndarray, limit: float = 8.0) -> jnp.ndarray:
     return jnp.clip(finite, -limit, limit)
 
 
-def mel_band_matrix(window: int, samplerate: int, bands: int) -> np.ndarray:
-    """[window // 2 + 1, bands] triangular mel-spaced filters, each band's weights summing to 1.
+def mel_band_matrix(window: int, samplerate: int, bands: int, low_hz: float = 0.0) -> np.ndarray:
+    """[window // 2 + 1, bands] triangular mel-spaced filters from `low_hz` to Nyquist, each summing to 1.
 
     At a 10 ms window the STFT bins are 100 Hz apart, narrower than low mel bands would be; so the lowest
-    band edges sit one bin apart (linear) up to where mel spacing becomes wider than a bin, and mel spacing
-    takes over from there to Nyquist. Every band therefore covers at least one bin.
+    band edges sit one bin apart (linear) from `low_hz` up to where mel spacing becomes wider than a bin,
+    and mel spacing takes over from there to Nyquist. Every band therefore covers at least one bin.
     """
     bins = window // 2 + 1
     bin_hz = samplerate / window
@@ -88,13 +102,13 @@ def mel_band_matrix(window: int, samplerate: int, bands: int) -> np.ndarray:
 
     points = bands + 2  # band j rises from points[j] to points[j + 1] and falls to points[j + 2]
     for linear in range(points):
-        start_hz = linear * bin_hz
+        start_hz = low_hz + linear * bin_hz
         mel_points = hz(np.linspace(mel(start_hz), mel(top), points - linear))
         if linear == points - 1 or mel_points[1] - mel_points[0] >= bin_hz:
-            edges = np.concatenate([np.arange(linear) * bin_hz, mel_points]) / bin_hz  # in bins
+            edges = np.concatenate([low_hz + np.arange(linear) * bin_hz, mel_points]) / bin_hz  # in bins
             break
-    if np.any(np.diff(edges) < 1.0 - 1e-9):
-        raise ValueError(f"{bands} bands do not fit into {bins} bins at one bin per band")
+    if np.any(np.diff(edges) < 1.0 - 1e-9) or edges[-1] > bins - 1 + 1e-9:
+        raise ValueError(f"{bands} bands above {low_hz:g} Hz do not fit into {bins} bins at one bin per band")
     k = np.arange(bins, dtype=np.float64)[:, None]
     lo, mid, hi = edges[None, :-2], edges[None, 1:-1], edges[None, 2:]
     weights = np.maximum(0.0, np.minimum((k - lo) / (mid - lo), (hi - k) / (hi - mid)))

@@ -14,6 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from rtmusic.dsp import mel_band_matrix
 from rtmusic.errors import ParameterError
 
 LstmState = tuple[tuple[jax.Array, jax.Array], ...]  # per layer (c [hidden], h [hidden])
@@ -121,29 +122,59 @@ training labels (GM programs 1-8 piano, 9-16 mallets, 17-24 organ, 25-32 guitar,
 class ClassifierConfig:
     """Everything that fixes a classifier's shapes and streaming behaviour (stored in checkpoints).
 
-    The analysis is the denoiser's (sqrt-Hann `window`/`hop` STFT), so the classifier has the same delay
-    and, in a combined model, sees exactly the frames the denoiser sees.
+    The audio path is the denoiser's (`window`/`hop`, delay window - hop), so a combined model adds no
+    latency. The features may look further back than that frame: `feature_window` samples of causal history
+    (ending with the current hop), because 10 ms bins 100 Hz apart cannot resolve the harmonics that tell
+    instrument families apart. At feature_window == window the features are those of the denoiser's
+    sqrt-Hann frame (the v1 classifier, the default, so old checkpoints load unchanged); a longer history
+    is Hann-windowed (lower side lobes), scaled to the same noise level.
     """
 
     samplerate: int = 48000
     hop: int = 240
     window: int = 480
-    bands: int = 64  # mel-spaced triangular bands, each at least one STFT bin wide
+    bands: int = 64  # mel-spaced triangular bands, each at least one feature-STFT bin wide
     hidden: int = 96
     layers: int = 2
     level_tau_s: float = 3.0  # running per-band level that normalises the features
     logit_bias_init: float = -2.0  # sigmoid(-2) = 0.12: an untrained net says "probably not"
     labels: tuple[str, ...] = CLASSIFIER_LABELS
+    feature_window: int = 480  # samples of history the features see (>= window, a multiple of hop)
+    band_low_hz: float = 0.0  # lowest band edge (below it: rumble and DC, no instrument information)
 
     def __post_init__(self):
         DenoiserConfig(samplerate=self.samplerate, hop=self.hop, window=self.window)  # same STFT rules
-        if not 8 <= self.bands <= self.bins:
-            raise ParameterError(f"bands must be between 8 and {self.bins} (the STFT bins), got {self.bands}")
+        if self.feature_window < self.window or self.feature_window % self.hop:
+            raise ParameterError(
+                f"feature_window ({self.feature_window}) must be at least window ({self.window}) and a multiple "
+                f"of hop ({self.hop}); e.g. 1920 (40 ms, 25 Hz bins at 48 kHz) for hop 240"
+            )
+        nyquist = self.samplerate / 2
+        if not 0.0 <= self.band_low_hz < nyquist / 2:
+            raise ParameterError(f"band_low_hz must be in [0, {nyquist / 2:g}) Hz, got {self.band_low_hz}")
+        usable = min(self.feature_bins, int((nyquist - self.band_low_hz) / (self.samplerate / self.feature_window)) - 1)
+        fits = 8 <= self.bands <= usable
+        if fits:
+            try:
+                mel_band_matrix(self.feature_window, self.samplerate, self.bands, self.band_low_hz)
+            except ValueError:
+                fits = False
+        if not fits:
+            raise ParameterError(
+                f"bands must be between 8 and about {usable} (one STFT bin each above {self.band_low_hz:g} Hz "
+                f"at feature_window {self.feature_window}), got {self.bands}; use fewer bands or a longer "
+                "feature_window"
+            )
         object.__setattr__(self, "labels", tuple(self.labels))
 
     @property
     def bins(self) -> int:
         return self.window // 2 + 1
+
+    @property
+    def feature_bins(self) -> int:
+        """Bins of the spectrum the features are computed from."""
+        return self.feature_window // 2 + 1
 
     @property
     def n_labels(self) -> int:

@@ -177,7 +177,7 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
 
 
 class ClassifierCarry(NamedTuple):
-    frame_tail: jax.Array  # [window - hop] latest input before this hop (analysis memory, and the delay line)
+    frame_tail: jax.Array  # [feature_window - hop] latest input before this hop (feature history, delay line)
     level_db: jax.Array  # [bands] running per-band level, normalises features
     prev_db: jax.Array  # [bands] band levels of the previous frame
     lstm: LstmState  # per layer (c [hidden], h [hidden])
@@ -198,23 +198,26 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
 
     `out` is the (sanitised) input delayed by ``window - hop`` samples, bit-exactly what `bypass_model`
     emits; `aux.values` [n_labels] are the label probabilities (`logits=True`: the logits instead, for
-    training with a numerically stable cross-entropy). Features per hop: log mel-band levels of the
-    sqrt-Hann frame, normalised by a running per-band level, the absolute level, and the change since the
-    previous frame. Causal: hop t's probabilities depend on input up to the end of hop t only.
+    training with a numerically stable cross-entropy). Features per hop: log mel-band levels of the last
+    `feature_window` input samples (see `ClassifierConfig`), normalised by a running per-band level, the
+    absolute level, and the change since the previous hop. The history is longer than the audio delay
+    needs, so the pass-through is read from inside it. Causal: hop t's probabilities depend on input up to
+    the end of hop t only.
     """
     net = label_net(config)
-    hop, window = config.hop, config.window
-    win = jnp.asarray(dsp.sqrt_hann(window))
-    bands = jnp.asarray(dsp.mel_band_matrix(window, config.samplerate, config.bands))  # [bins, bands]
+    hop, window, history = config.hop, config.window, config.feature_window
+    win = jnp.asarray(dsp.feature_taper(window, history))
+    bands = jnp.asarray(dsp.mel_band_matrix(history, config.samplerate, config.bands, config.band_low_hz))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
+    dry_at = history - window  # frame[dry_at:dry_at + hop] is the input of window - hop samples ago
 
     def init_carry() -> ClassifierCarry:
         level = jnp.full((config.bands,), LEVEL_INIT_DB, jnp.float32)
-        return ClassifierCarry(jnp.zeros((window - hop,), jnp.float32), level, level, net.initialize_carry())
+        return ClassifierCarry(jnp.zeros((history - hop,), jnp.float32), level, level, net.initialize_carry())
 
     def step(params, carry: ClassifierCarry, hop_samples):
         x = dsp.sanitize(hop_samples.astype(jnp.float32))
-        frame_tail, frame = dsp.analysis_frame(carry.frame_tail, x)
+        frame_tail, frame = dsp.analysis_frame(carry.frame_tail, x)  # frame: [feature_window]
         spectrum = dsp.stft_frame(frame, win)
         power = jnp.real(spectrum) ** 2 + jnp.imag(spectrum) ** 2
         level = 10.0 * jnp.log10(power @ bands + 1e-12)  # [bands] dB, floored at -120
@@ -222,7 +225,7 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
         features = jnp.concatenate([(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0,
                                     (level - carry.prev_db) / 20.0])
         lstm, out_logits = net.apply({"params": params["net"]}, carry.lstm, features)
-        dry = frame[:hop]
+        dry = frame[dry_at:dry_at + hop]
         dry = jnp.where(jnp.isfinite(dry), dry, 0.0)  # only a poisoned carry can make it non-finite
         new_carry, ok = _reset_if_nonfinite(init_carry, ClassifierCarry(frame_tail, level_db, level, lstm), out_logits)
         out_logits = jnp.where(ok, out_logits, NONFINITE_LOGIT)

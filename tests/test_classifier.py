@@ -31,6 +31,7 @@ from rtmusic.registry import parse_tasks
 from rtmusic.step import bypass_model, classifier_model, combined_model, denoiser_model, scan_hops
 
 SMALL = ClassifierConfig(bands=16, hidden=16, layers=1)  # the shipped hop/window, a small net
+LONG = ClassifierConfig(bands=48, hidden=16, layers=1, feature_window=1920, band_low_hz=40.0)  # v2 features
 SMALL_DENOISER = DenoiserConfig(hidden=16, layers=1)
 HOP = 240
 
@@ -147,6 +148,79 @@ def test_poisoned_carry_is_reset_and_flagged(small):
     assert float(np.max(np.asarray(aux.values))) < 1e-6  # a reset hop says "nothing"
     for got, fresh in zip(jax.tree_util.tree_leaves(new_carry), jax.tree_util.tree_leaves(small.init_carry())):
         assert np.array_equal(np.asarray(got), np.asarray(fresh))
+
+
+@pytest.fixture(scope="module")
+def long_history():
+    return classifier_model(LONG, init_label_net(LONG, seed=8), name="long-history-classifier")
+
+
+def test_long_feature_history_streams_like_the_scan_with_the_same_bit_exact_delay(long_history):
+    assert long_history.delay == 240 and long_history.window == 480 and long_history.algorithmic_latency == 480
+    assert long_history.init_carry().frame_tail.shape == (1920 - HOP,)
+    x = _signal(40 * HOP, seed=13, scale=0.3).reshape(-1, HOP)
+    params = long_history.params()
+    _, (out_scan, aux_scan) = _scan(long_history, params, x)
+    step = jax.jit(long_history.step)
+    carry, auxes = long_history.init_carry(), []
+    for h in x:
+        carry, (out, aux) = step(params, carry, jnp.asarray(h))
+        auxes.append(np.asarray(aux.values))
+    np.testing.assert_allclose(np.stack(auxes), aux_scan.values, atol=1e-5, rtol=0)
+    bypass = bypass_model()
+    _, (expected, _) = _scan(bypass, bypass.params(), x)
+    assert np.array_equal(np.asarray(out_scan), np.asarray(expected))
+    sig = _signal(48000 + 77, seed=14, scale=0.5)
+    assert np.array_equal(Processor(long_history).process(sig).out, sig)  # delay-compensated: the input itself
+
+
+def test_long_feature_history_is_causal_and_combines_with_the_denoiser(long_history, small_denoiser):
+    x = _signal(30 * HOP, seed=15).reshape(-1, HOP)
+    y = x.copy()
+    y[20:] = _signal(10 * HOP, seed=98).reshape(-1, HOP)
+    _, (_, a) = _scan(long_history, long_history.params(), x)
+    _, (_, b) = _scan(long_history, long_history.params(), y)
+    np.testing.assert_array_equal(np.asarray(a.values)[:20], np.asarray(b.values)[:20])
+    assert not np.array_equal(np.asarray(a.values)[20:], np.asarray(b.values)[20:])
+    assert combined_model(small_denoiser, long_history).delay == small_denoiser.delay
+
+
+def test_long_feature_window_is_hann_at_the_sqrt_hann_noise_level_and_bands_start_at_low_hz():
+    from rtmusic.dsp import feature_taper, sqrt_hann
+
+    assert np.array_equal(feature_taper(480, 480), sqrt_hann(480))  # v1 features, bit for bit
+    taper = feature_taper(480, 1920)
+    assert taper.shape == (1920,) and np.argmax(taper) == 960
+    np.testing.assert_allclose(np.sum(taper.astype(np.float64) ** 2), 240.0, rtol=1e-5)
+    assert np.array_equal(mel_band_matrix(480, 48000, 64), mel_band_matrix(480, 48000, 64, low_hz=0.0))
+    bands = mel_band_matrix(1920, 48000, 128, low_hz=40.0)  # 25 Hz bins
+    assert bands.shape == (961, 128) and np.all(bands[:2] == 0) and bands[2, 0] > 0  # nothing below 40 Hz
+    assert np.all((bands > 0).sum(axis=0) >= 1)
+    np.testing.assert_allclose(bands.sum(axis=0), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"feature_window": 240}, "at least window"),
+    ({"feature_window": 2048}, "multiple of hop"),
+    ({"feature_window": 1920, "bands": 1000}, "bands must be between 8 and"),
+    ({"bands": 200, "band_low_hz": 8000.0}, "bands must be between 8 and"),
+    ({"band_low_hz": -1.0}, "band_low_hz"),
+])
+def test_feature_window_and_band_settings_are_validated(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        ClassifierConfig(**kwargs)
+
+
+def test_configs_without_the_feature_keys_are_the_v1_classifier():
+    old = {k: v for k, v in ClassifierConfig().to_dict().items() if k not in ("feature_window", "band_low_hz")}
+    config = ClassifierConfig.from_dict(old)
+    assert config.feature_window == config.window == 480 and config.band_low_hz == 0.0
+    from rtmusic.registry import SHIPPED_CLASSIFIER, shipped_weights_path
+
+    path = shipped_weights_path(SHIPPED_CLASSIFIER)
+    if path is not None:  # the shipped v1 weights predate the keys and still load as the v1 model
+        model = load_classifier("default")
+        assert model.config["feature_window"] == 480 and model.init_carry().frame_tail.shape == (240,)
 
 
 def test_combined_model_audio_is_the_denoisers_and_aux_is_both(small, small_denoiser):

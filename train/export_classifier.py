@@ -30,11 +30,17 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
 def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int) -> str:
     cfg = header["config"]
     rows = "\n".join(f"| {k[3:]} | {v:.3f} |" for k, v in figures.items() if k.startswith("ap_"))
+    history = cfg.get("feature_window", cfg["window"])
+    if history == cfg["window"]:
+        frontend = f"on the denoiser's analysis: sqrt-Hann window\n{cfg['window']} samples"
+    else:
+        frontend = (f"on the last {history} samples ({1000 * history / cfg['samplerate']:.0f} ms, Hann window; the "
+                    f"audio keeps the\ndenoiser's {cfg['window']}-sample window and delay)")
+    low = cfg.get("band_low_hz", 0.0)
     return f"""# rtmusic default classifier
 
-Causal multi-label tagger at {cfg['samplerate']} Hz, on the denoiser's analysis: sqrt-Hann window
-{cfg['window']} samples, hop {cfg['hop']} (one decision per {1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); {cfg['bands']}
-mel bands (normalised by a running level, {cfg['level_tau_s']} s; absolute level; frame-to-frame change) ->
+Causal multi-label tagger at {cfg['samplerate']} Hz, {frontend}, hop {cfg['hop']} (one decision per
+{1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); {cfg['bands']} mel bands{f' from {low:g} Hz' if low else ''} (normalised by a running level, {cfg['level_tau_s']} s; absolute level; frame-to-frame change) ->
 dense embedding -> {cfg['layers']} LSTM layers of {cfg['hidden']} units -> sigmoid over {len(cfg['labels'])} labels:
 {', '.join(cfg['labels'])}. Audio passes through untouched, with the denoiser's latency.
 File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
 from rtmusic.models import ClassifierConfig
 
 
+# v2: 40 ms of causal history (25 Hz bins) for the features, so harmonics of instrument notes are resolved;
+# 128 mel bands from 40 Hz; audio delay unchanged (window - hop). v1 was ClassifierConfig() (10 ms, 64 bands).
+V2_MODEL = ClassifierConfig(feature_window=1920, bands=128, band_low_hz=40.0, hidden=128)
+
+
 @dataclass(frozen=True)
 class ClassifyTrainConfig:
-    model: ClassifierConfig = field(default_factory=ClassifierConfig)
+    model: ClassifierConfig = V2_MODEL
     batch_size: int = 32
     segment_seconds: float = 3.0
     steps: int = 20_000
@@ -35,7 +40,8 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
     if name == "default":
         return ClassifyTrainConfig()
     if name == "tiny":  # seconds on a CPU: proves the whole loop (data, grads, eval, checkpoint, resume)
-        return replace(ClassifyTrainConfig(), model=ClassifierConfig(hidden=16, layers=1, bands=16), batch_size=2,
+        model = ClassifierConfig(hidden=16, layers=1, bands=16, feature_window=960, band_low_hz=40.0)
+        return replace(ClassifyTrainConfig(), model=model, batch_size=2,
                        segment_seconds=0.3, steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2,
                        val_clips=4, val_seconds=1.2, log_every=1)
     raise ValueError(f"unknown config {name!r}; choose 'default' or 'tiny'")
