@@ -109,7 +109,7 @@ def compare_markdown(cmp: dict) -> list[str]:
     """The side-by-side section: compute and latency (ratios to rtmusic), then quality (differences)."""
     ref = cmp["reference"]
     rc = ref["conventions"]["ms"]
-    lines = ["## Side by side with RNNoise, WebRTC NS, noisereduce", "",
+    lines = ["## Side by side with the alternatives", "",
              f"Reference: rtmusic `{ref['model']}` ({ref['model_name']}); ratios are competitor / rtmusic "
              "(above 1: rtmusic is cheaper or has less latency). Load average "
              f"{cmp['load_average'][0][0]} -> {cmp['load_average'][-1][0]} during this part ({cmp.get('wall_s', 0):g} s).", "",
