@@ -3,7 +3,7 @@
 #
 #   bash scripts/setup.sh          # to run rtmusic: PortAudio + libsndfile, then `pip install -e .`
 #   bash scripts/setup.sh --test   # to run the tests too: also JACK, FluidSynth + GM soundfonts (FluidR3 for
-#                                  # training; TimGM6mb, MuseScore General for the unseen-soundfont test set),
+#                                  # training, TimGM6mb for the unseen-soundfont test set),
 #                                  # espeak-ng and sox, then `pip install -e ".[test,train]"`
 #
 # Safe to run again: it installs only what is missing. Debian/Ubuntu packages are installed when we
@@ -25,7 +25,7 @@ done
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
 RUN_PACKAGES=(libportaudio2 libsndfile1)
-TEST_PACKAGES=(jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small espeak-ng sox)
+TEST_PACKAGES=(jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox)
 if [ "$MODE" = test ]; then
   APT_PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
   PIP_TARGET=".[test,train]"
