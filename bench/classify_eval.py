@@ -37,10 +37,11 @@ import numpy as np
 
 from rtmusic.labels import WINDOW_STATISTIC, window_probabilities, window_targets
 from rtmusic.metrics import f1_per_label, per_label_average_precision
-from train.datapaths import MUSIC_SOURCES
+from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "classify"
-MUSIC_SOURCE_OUT = {"unseen-soundfonts": DEFAULT_OUT.with_name("classify_unseen_sf")}
+MUSIC_SOURCE_OUT = {"unseen-soundfonts": DEFAULT_OUT.with_name("classify_unseen_sf"),
+                    "val-excerpts": DEFAULT_OUT.with_name("classify_val_excerpts")}
 """Default --out per non-default --music-source, so its figures never overwrite the same-soundfont ones."""
 THRESHOLD = 0.5
 
@@ -56,7 +57,7 @@ def load_validation(root: Path, clips: int, seconds: float, seed: int, music_sou
     split = datapaths.MUSIC_SOURCES[music_source]
     val = make_classify_validation_set(root, clips, seconds, seed=seed, music_split=split)
     index = json.loads(datapaths.index_path(root, split or "val", "music").read_text())
-    fonts = sorted({c.get("soundfont", "FluidR3_GM") for c in index["clips"]})
+    fonts = sorted({c.get("soundfont", "fluidr3") for c in index["clips"]})
     return val, {"music_source": music_source, "music_split": split or "val", "soundfonts": fonts}
 
 
@@ -133,10 +134,8 @@ def markdown(report: dict) -> str:
         "",
     ]
     if report.get("music_source", "val") != "val":
-        lines += [f"**Music source: {report['music_source']}** — the held-out val pieces rendered with soundfonts "
-                  f"never used in training ({', '.join(report['soundfonts'])}); speech and noise as in the default "
-                  "set.",
-                  ""]
+        lines += [f"**Music source: {report['music_source']}** — {MUSIC_SOURCE_NOTES[report['music_source']]} "
+                  f"({', '.join(report['soundfonts'])}); speech and noise as in the default set.", ""]
     lines += [
         f"**mAP {s['map']}**, macro-F1 {s['macro_f1']}, decision latency median {s['latency_median_ms']} ms "
         f"(onsets detected within {report['max_wait_s']:g} s: {s['detection_rate']}).",
@@ -165,11 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gap", type=float, default=0.5, help="an onset follows at least this long off (s)")
     parser.add_argument("--max-wait", type=float, default=2.0, help="onsets not detected within this are missed (s)")
     parser.add_argument("--music-source", choices=list(MUSIC_SOURCES), default="val",
-                        help="music of the set: the val split (default) or the val pieces rendered with unseen "
-                             "soundfonts (`python -m train.render_unseen` makes them)")
+                        help="music of the set: the val split (default), the val pieces rendered with unseen "
+                             "soundfonts, or the same excerpts in FluidR3 (both made by `python -m train.render_unseen`)")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"output folder (default: {DEFAULT_OUT}; {MUSIC_SOURCE_OUT['unseen-soundfonts']} "
-                             "with --music-source unseen-soundfonts)")
+                        help=f"output folder (default: {DEFAULT_OUT}, or classify_<source> beside it for another "
+                             "--music-source)")
     args = parser.parse_args(argv)
     out = args.out if args.out is not None else MUSIC_SOURCE_OUT.get(args.music_source, DEFAULT_OUT)
 

@@ -31,10 +31,11 @@ from pathlib import Path
 
 from rtmusic.bench import competitors as comp
 from rtmusic.bench.quality import format_summary, load_data, run, write_outputs
-from train.datapaths import MUSIC_SOURCES
+from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "quality"
-MUSIC_SOURCE_OUT = {"unseen-soundfonts": DEFAULT_OUT.with_name("quality_unseen_sf")}
+MUSIC_SOURCE_OUT = {"unseen-soundfonts": DEFAULT_OUT.with_name("quality_unseen_sf"),
+                    "val-excerpts": DEFAULT_OUT.with_name("quality_val_excerpts")}
 """Default --out per non-default --music-source, so its figures never overwrite the same-soundfont ones."""
 
 
@@ -56,15 +57,15 @@ def load_music_source(data_dir: Path | None, clips: int | None, music_source: st
     n = val["noisy"].shape[0] if clips is None else min(clips, val["noisy"].shape[0])
     return {"noisy": val["noisy"][:n], "clean": val["clean"][:n], "kind": val["kind"][:n], "snr_db": val["snr_db"][:n],
             "source": str(datapaths.val_set_path(root, split)), "music_source": music_source,
-            "soundfonts": sorted({c.get("soundfont", "?") for c in index["clips"]})}
+            "soundfonts": sorted({c.get("soundfont", "fluidr3") for c in index["clips"]})}
 
 
 def music_note(data: dict) -> str:
     """One markdown line saying where the music came from (empty for the default val music)."""
     if data.get("music_source", "val") == "val":
         return ""
-    return (f"**Music source: {data['music_source']}** — the held-out val pieces rendered with soundfonts never "
-            f"used in training ({', '.join(data.get('soundfonts', []))}); speech and noise as in the default set.")
+    return (f"**Music source: {data['music_source']}** — {MUSIC_SOURCE_NOTES[data['music_source']]} "
+            f"({', '.join(data.get('soundfonts', []))}); speech and noise as in the default set.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,12 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--competitors", default=",".join(comp.COMPETITORS),
                         help="comma-separated, or 'none' (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"output folder (default: {DEFAULT_OUT}; {MUSIC_SOURCE_OUT['unseen-soundfonts']} "
-                             "with --music-source unseen-soundfonts)")
+                        help=f"output folder (default: {DEFAULT_OUT}, or quality_<source> beside it for another "
+                             "--music-source)")
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
     parser.add_argument("--music-source", choices=list(MUSIC_SOURCES), default="val",
-                        help="music of the set: the val split (default) or the val pieces rendered with unseen "
-                             "soundfonts (`python -m train.render_unseen` makes them)")
+                        help="music of the set: the val split (default), the val pieces rendered with unseen "
+                             "soundfonts, or the same excerpts in FluidR3 (both made by `python -m train.render_unseen`)")
     parser.add_argument("--no-perceptual", action="store_true", help="skip PESQ-WB and STOI")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)

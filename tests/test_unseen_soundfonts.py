@@ -83,6 +83,33 @@ def test_unseen_clips_have_the_val_labels_but_a_different_sound(data):
             assert abs(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b)) < 0.9
 
 
+def test_control_split_holds_the_same_excerpts_in_fluidr3(data):
+    control = json.loads(datapaths.index_path(data, datapaths.VAL_EXCERPTS_SPLIT, "music").read_text())["clips"]
+    unseen = json.loads(datapaths.index_path(data, UNSEEN_SF_SPLIT, "music").read_text())["clips"]
+    assert [(c["val_clip"], c["length"], c["soundfont"]) for c in control] == [
+        (c["val_clip"], c["length"], "fluidr3") for c in unseen if c["soundfont"] == unseen[0]["soundfont"]]
+    val_audio, control_audio = clip_audio(data, "val"), clip_audio(data, datapaths.VAL_EXCERPTS_SPLIT)
+    val_labels = np.load(datapaths.labels_path(data, "val"))
+    control_labels = np.load(datapaths.labels_path(data, datapaths.VAL_EXCERPTS_SPLIT))
+    val_index = {c["name"]: c for c in json.loads(datapaths.index_path(data, "val", "music").read_text())["clips"]}
+    for clip in control:
+        a, b = control_audio[clip["name"]], val_audio[clip["val_clip"]][: clip["length"]]
+        assert a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.9999  # the val audio, renormalised
+        f0 = val_index[clip["val_clip"]]["frame_offset"]
+        assert np.array_equal(control_labels[clip["frame_offset"]: clip["frame_offset"] + clip["frames"]],
+                              val_labels[f0: f0 + clip["frames"]])
+
+
+def test_control_and_unseen_sets_are_paired(data):
+    from train.mixer import KIND_SPEECH, make_validation_set
+
+    unseen = make_validation_set(data, n_clips=21, seconds=1.0, seed=5, music_split=UNSEEN_SF_SPLIT)
+    control = make_validation_set(data, n_clips=21, seconds=1.0, seed=5, music_split=datapaths.VAL_EXCERPTS_SPLIT)
+    assert np.array_equal(unseen["labels"], control["labels"]) and unseen["labels"].any()  # same crops
+    speech = unseen["kind"] == KIND_SPEECH
+    assert np.array_equal(unseen["noisy"][speech], control["noisy"][speech])  # same speech and noise draws
+
+
 def test_rendering_again_keeps_the_clips(data):
     before = datapaths.audio_path(data, UNSEEN_SF_SPLIT, "music").stat().st_mtime_ns
     summary = render_unseen.build(data, list(render_unseen.UNSEEN_SOUNDFONTS.values()), 2.0, log=lambda _: None)
@@ -152,9 +179,10 @@ def test_evaluations_offer_the_source_and_default_to_the_val_music(capsys):
     for module in (quality_cli, classify_eval):
         with pytest.raises(SystemExit):
             module.main(["--help"])
-        assert "--music-source {val,unseen-soundfonts}" in capsys.readouterr().out
+        assert "--music-source {val,unseen-soundfonts,val-excerpts}" in capsys.readouterr().out
         with pytest.raises(SystemExit):
             module.main(["--music-source", "nowhere"])
-    assert datapaths.MUSIC_SOURCES == {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT}
+    assert datapaths.MUSIC_SOURCES == {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT,
+                                       "val-excerpts": datapaths.VAL_EXCERPTS_SPLIT}
     assert quality_cli.MUSIC_SOURCE_OUT["unseen-soundfonts"] != quality_cli.DEFAULT_OUT
     assert classify_eval.MUSIC_SOURCE_OUT["unseen-soundfonts"] != classify_eval.DEFAULT_OUT

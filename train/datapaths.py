@@ -14,6 +14,7 @@ Layout of a data directory::
     <split>_music_labels.npy                labels aligned with <split>_music.npy, uint8 [frames, 12]
     val_set.npz                             the fixed validation mixtures (made by the mixer)
     val_unseen_sf_music.*                   val music re-rendered with unseen soundfonts (train.render_unseen)
+    val_excerpts_music.*                    the same excerpts cut from val_music: their paired control
     val_set.<music split>.npz               validation mixtures with music from another split
 """
 
@@ -37,8 +38,18 @@ KINDS = ("music", "speech", "noise")
 UNSEEN_SF_SPLIT = "val_unseen_sf"
 """Music only: the val music re-rendered with soundfonts no training clip used (train.render_unseen)."""
 
-MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT}
+VAL_EXCERPTS_SPLIT = "val_excerpts"
+"""Music only: the same excerpts as UNSEEN_SF_SPLIT cut from the val split's own FluidR3 audio (the paired control)."""
+
+MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT}
 """Where evaluations take their music from: the val split itself (None) or another packed music split."""
+
+MUSIC_SOURCE_NOTES = {
+    "unseen-soundfonts": "the held-out val music (first 10 s of each clip) rendered with soundfonts never used in training",
+    "val-excerpts": "the same excerpts as unseen-soundfonts in the training soundfont FluidR3 (their paired control: "
+                    "same crops, noises, SNRs and levels)",
+}
+"""One line per non-default music source, for reports."""
 
 LABEL_NAMES = (
     "piano", "mallets", "organ", "guitar", "bass", "strings",

@@ -291,9 +291,9 @@ def split_fingerprint(root: Path, split: str, kind: str = "music") -> float:
     """CRC32 of a packed split's index: a cached set made from an older render of it is made again."""
     index_file = datapaths.index_path(root, split, kind)
     if not index_file.exists():
-        raise FileNotFoundError(f"{index_file} is missing: render it first"
-                                + (" with `python -m train.render_unseen`." if split == datapaths.UNSEEN_SF_SPLIT
-                                   else f" with `python -m train.build_data --out {root}`."))
+        rendered = split in (datapaths.UNSEEN_SF_SPLIT, datapaths.VAL_EXCERPTS_SPLIT)
+        made_by = "train.render_unseen" if rendered else "train.build_data"
+        raise FileNotFoundError(f"{index_file} is missing: render it first with `python -m {made_by} --out {root}`.")
     return float(zlib.crc32(index_file.read_bytes()))
 
 

@@ -10,7 +10,10 @@ first ``--seconds`` with each unseen soundfont. Only the sound source differs: t
 split's own label frames (checked equal).
 
 The result is packed like any split, as ``val_unseen_sf`` (``val_unseen_sf_music.npy``, ``.json``,
-``_music_labels.npy``; clip names ``<val clip>.<soundfont>``, each entry naming its ``soundfont``).
+``_music_labels.npy``; clip names ``<val clip>.<soundfont>``, each entry naming its ``soundfont``). Next to
+it, ``val_excerpts`` holds the same excerpts cut from the val split's own FluidR3 audio, clip for clip and
+of the same lengths: the paired control. Mixed with the same seed, both give the same crops, noises, SNRs
+and levels, so the difference between their figures is the soundfont alone.
 Idempotent: rendered clips are kept in ``clips/val_unseen_sf/music/`` and skipped when present at the
 asked length, so an interrupted run resumes with the same command.
 Evaluate on it with ``python -m bench.quality --music-source unseen-soundfonts`` and
@@ -33,6 +36,7 @@ from train import datapaths
 from train.datapaths import SAMPLE_RATE, SAMPLES_PER_FRAME
 
 SPLIT = datapaths.UNSEEN_SF_SPLIT
+CONTROL_SPLIT = datapaths.VAL_EXCERPTS_SPLIT
 SOURCE_SPLIT = "val"
 DEFAULT_SECONDS = 10.0
 
@@ -134,6 +138,21 @@ def _done(meta_file: Path, n_samples: int) -> bool:
     return meta_file.exists() and json.loads(meta_file.read_text()).get("samples") == n_samples
 
 
+def _save_clip(root: Path, job, audio: np.ndarray, labels: np.ndarray, entry: dict, font: str, font_file: Path,
+               n_samples: int) -> None:
+    """Write one clip (peak-normalised int16, its labels, its val index entry + soundfont) for build_data.pack."""
+    from train import build_data
+
+    paths = build_data._paths(root, job)
+    paths["meta"].parent.mkdir(parents=True, exist_ok=True)
+    build_data._save_npy(paths["labels"], labels)
+    build_data._save_npy(paths["audio"], build_data.to_int16(audio))
+    meta = {k: v for k, v in entry.items() if k not in ("name", "offset", "length", "frame_offset", "frames")}
+    meta.update(soundfont=font, soundfont_file=str(font_file), val_clip=entry["name"], name=job.name,
+                split=job.split, kind="music", samples=n_samples)
+    build_data._save_json(paths["meta"], meta)
+
+
 def build(root: Path, soundfonts: list[SoundFont], seconds: float = DEFAULT_SECONDS, *,
           clips: int | None = None, log=print) -> dict:
     """Render every val music clip (or the first ``clips``) with each soundfont and pack the split."""
@@ -143,8 +162,9 @@ def build(root: Path, soundfonts: list[SoundFont], seconds: float = DEFAULT_SECO
     jobs = val_music_jobs(root)[:clips]
     index = {c["name"]: c for c in json.loads(datapaths.index_path(root, SOURCE_SPLIT, "music").read_text())["clips"]}
     val_labels = np.load(datapaths.labels_path(root, SOURCE_SPLIT), mmap_mode="r")
+    val_audio = np.load(datapaths.audio_path(root, SOURCE_SPLIT, "music"), mmap_mode="r")
     pieces = {p.piece_id: p for p in render_music.list_pieces()}
-    out_jobs, parsed_cache = [], {}
+    out_jobs, control_jobs, parsed_cache = [], [], {}
     started = time.monotonic()
     for i, job in enumerate(jobs, 1):
         entry = index[job.name]
@@ -152,6 +172,12 @@ def build(root: Path, soundfonts: list[SoundFont], seconds: float = DEFAULT_SECO
         frames = n_samples // SAMPLES_PER_FRAME
         mine = [dataclasses.replace(job, split=SPLIT, name=f"{job.name}.{sf.name}") for sf in soundfonts]
         out_jobs += mine
+        control = dataclasses.replace(job, split=CONTROL_SPLIT)
+        control_jobs.append(control)
+        if not _done(build_data._paths(root, control)["meta"], n_samples):
+            excerpt = val_audio[entry["offset"]: entry["offset"] + n_samples].astype(np.float32)
+            own = np.asarray(val_labels[entry["frame_offset"]: entry["frame_offset"] + frames], np.uint8)
+            _save_clip(root, control, excerpt, own, entry, "fluidr3", render_music.SOUNDFONT, n_samples)
         todo = [(sf, j) for sf, j in zip(soundfonts, mine) if not _done(build_data._paths(root, j)["meta"], n_samples)]
         if not todo:
             continue
@@ -175,18 +201,11 @@ def build(root: Path, soundfonts: list[SoundFont], seconds: float = DEFAULT_SECO
             if not np.abs(audio).max() > 1e-4:
                 raise RuntimeError(f"{sf.path} rendered silence for {job.name}; check that FluidSynth can read it "
                                    f"(`fluidsynth -ni {sf.path} some.mid`).")
-            paths = build_data._paths(root, out_job)
-            paths["meta"].parent.mkdir(parents=True, exist_ok=True)
-            build_data._save_npy(paths["labels"], np.asarray(own, np.uint8))
-            build_data._save_npy(paths["audio"], build_data.to_int16(audio))
-            clip_meta = {k: v for k, v in entry.items()
-                         if k not in ("name", "offset", "length", "frame_offset", "frames")}
-            clip_meta.update(soundfont=sf.name, soundfont_file=str(sf.path), val_clip=job.name,
-                             name=out_job.name, split=SPLIT, kind="music", samples=n_samples)
-            build_data._save_json(paths["meta"], clip_meta)
+            _save_clip(root, out_job, audio, np.asarray(own, np.uint8), entry, sf.name, sf.path, n_samples)
         log(f"{i}/{len(jobs)} {job.name}: {n_samples / SAMPLE_RATE:.1f} s x {len(todo)} soundfont(s) "
             f"({time.monotonic() - started:.0f} s)")
     packed = build_data.pack(root, SPLIT, "music", out_jobs)
+    build_data.pack(root, CONTROL_SPLIT, "music", control_jobs)
     fonts = sorted({c["soundfont"] for c in packed["clips"]})
     return {"split": SPLIT, "clips": len(packed["clips"]), "pieces": len({c["val_clip"] for c in packed["clips"]}),
             "soundfonts": fonts, "seconds": packed["seconds"], "build_seconds": time.monotonic() - started}
