@@ -118,6 +118,17 @@ def test_rendering_again_keeps_the_clips(data):
     assert datapaths.audio_path(data, UNSEEN_SF_SPLIT, "music").stat().st_mtime_ns == before
 
 
+def test_another_length_is_rendered_and_packed_again(tmp_path, data):
+    for name in ("val_music.json", "val_music.npy", "val_music_labels.npy"):
+        (tmp_path / name).symlink_to(data / name)
+    fonts = list(render_unseen.UNSEEN_SOUNDFONTS.values())
+    for seconds in (1.0, 1.5):
+        summary = render_unseen.build(tmp_path, fonts, seconds, log=lambda _: None)
+        assert summary["seconds"] == seconds * summary["clips"]
+        assert json.loads(datapaths.index_path(tmp_path, datapaths.VAL_EXCERPTS_SPLIT, "music").read_text())[
+            "seconds"] == seconds * summary["pieces"]
+
+
 def test_unknown_or_missing_soundfont_says_what_to_do():
     with pytest.raises(KeyError, match="known: timgm6mb"):
         render_unseen.resolve_soundfonts(["fluidr3"])

@@ -164,7 +164,7 @@ def build(root: Path, soundfonts: list[SoundFont], seconds: float = DEFAULT_SECO
     val_labels = np.load(datapaths.labels_path(root, SOURCE_SPLIT), mmap_mode="r")
     val_audio = np.load(datapaths.audio_path(root, SOURCE_SPLIT, "music"), mmap_mode="r")
     pieces = {p.piece_id: p for p in render_music.list_pieces()}
-    out_jobs, control_jobs, parsed_cache = [], [], {}
+    out_jobs, control_jobs, parsed_cache, rewritten = [], [], {}, set()
     started = time.monotonic()
     for i, job in enumerate(jobs, 1):
         entry = index[job.name]
@@ -178,6 +178,7 @@ def build(root: Path, soundfonts: list[SoundFont], seconds: float = DEFAULT_SECO
             excerpt = val_audio[entry["offset"]: entry["offset"] + n_samples].astype(np.float32)
             own = np.asarray(val_labels[entry["frame_offset"]: entry["frame_offset"] + frames], np.uint8)
             _save_clip(root, control, excerpt, own, entry, "fluidr3", render_music.SOUNDFONT, n_samples)
+            rewritten.add(CONTROL_SPLIT)
         todo = [(sf, j) for sf, j in zip(soundfonts, mine) if not _done(build_data._paths(root, j)["meta"], n_samples)]
         if not todo:
             continue
@@ -202,8 +203,11 @@ def build(root: Path, soundfonts: list[SoundFont], seconds: float = DEFAULT_SECO
                 raise RuntimeError(f"{sf.path} rendered silence for {job.name}; check that FluidSynth can read it "
                                    f"(`fluidsynth -ni {sf.path} some.mid`).")
             _save_clip(root, out_job, audio, np.asarray(own, np.uint8), entry, sf.name, sf.path, n_samples)
+            rewritten.add(SPLIT)
         log(f"{i}/{len(jobs)} {job.name}: {n_samples / SAMPLE_RATE:.1f} s x {len(todo)} soundfont(s) "
             f"({time.monotonic() - started:.0f} s)")
+    for split in rewritten:  # pack() keeps an index that lists the same names: clips of another length need a new one
+        datapaths.index_path(root, split, "music").unlink(missing_ok=True)
     packed = build_data.pack(root, SPLIT, "music", out_jobs)
     build_data.pack(root, CONTROL_SPLIT, "music", control_jobs)
     fonts = sorted({c["soundfont"] for c in packed["clips"]})
