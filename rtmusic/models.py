@@ -39,8 +39,14 @@ class DenoiserConfig:
     layers: int = 2
     level_tau_s: float = 1.0  # time constant of the running per-bin level used to normalise features
     gain_bias_init: float = 3.0  # sigmoid(3) = 0.95: an untrained net starts close to pass-through
+    # Noise-floor feature (0 = off, the step-2500 model): per bin, a level that follows every drop at once
+    # and rises at most this many dB per second, so it sits under music and speech but on steady noise.
+    # The running *mean* level alone makes a sustained note look exactly like stationary noise.
+    floor_rise_db_per_s: float = 0.0
 
     def __post_init__(self):
+        if self.floor_rise_db_per_s < 0:
+            raise ParameterError(f"floor_rise_db_per_s must be >= 0 (0 = no floor feature), got {self.floor_rise_db_per_s}")
         if self.window % self.hop or self.window < self.hop:
             raise ParameterError(
                 f"window ({self.window}) must be a multiple of hop ({self.hop}); pick e.g. hop=240, window=480"
@@ -96,8 +102,8 @@ def mask_net(config: DenoiserConfig) -> MaskNet:
 
 
 def feature_size(config: DenoiserConfig) -> int:
-    """Normalised level and absolute level per bin."""
-    return 2 * config.bins
+    """Normalised level and absolute level per bin, plus the level above the noise floor when enabled."""
+    return (3 if config.floor_rise_db_per_s > 0 else 2) * config.bins
 
 
 def init_mask_net(config: DenoiserConfig, seed: int = 0):

@@ -32,6 +32,7 @@ from rtmusic.models import (
 )
 
 LEVEL_INIT_DB = -30.0  # starting point of the running per-bin level (about -40 dBFS white noise)
+FLOOR_INIT_DB = 100.0  # the noise floor starts above any level and drops to the first levels it hears
 
 
 class Knobs(NamedTuple):
@@ -64,6 +65,7 @@ class MaskCarry(NamedTuple):
     ola_tail: jax.Array  # [window - hop] overlap-add memory not yet emitted
     level_db: jax.Array  # [bins] running per-bin level, normalises features
     lstm: LstmState  # per layer (c [hidden], h [hidden])
+    floor_db: jax.Array  # [bins] per-bin noise-floor estimate (unused when the config has no floor feature)
 
 
 StepFn = Callable[[Any, Any, jax.Array], tuple[Any, tuple[jax.Array, StepAux]]]
@@ -145,10 +147,13 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     hop, window = config.hop, config.window
     win = jnp.asarray(dsp.sqrt_hann(window))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
+    use_floor = config.floor_rise_db_per_s > 0
+    floor_rise = config.floor_rise_db_per_s * hop / config.samplerate  # dB per hop
 
     def init_carry() -> MaskCarry:
         tail = jnp.zeros((window - hop,), jnp.float32)
-        return MaskCarry(tail, tail, jnp.full((config.bins,), LEVEL_INIT_DB, jnp.float32), net.initialize_carry())
+        level = jnp.full((config.bins,), LEVEL_INIT_DB, jnp.float32)
+        return MaskCarry(tail, tail, level, net.initialize_carry(), jnp.full((config.bins,), FLOOR_INIT_DB, jnp.float32))
 
     def step(params, carry: MaskCarry, hop_samples):
         knobs: Knobs = params["knobs"]
@@ -157,7 +162,11 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         spectrum = dsp.stft_frame(frame, win)
         level = dsp.power_db(spectrum)
         level_db = decay * carry.level_db + (1.0 - decay) * level
-        features = jnp.concatenate([(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0])
+        features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0]
+        floor_db = jnp.minimum(level, carry.floor_db + floor_rise)
+        if use_floor:
+            features.append((level - floor_db) / 20.0)
+        features = jnp.concatenate(features)
         lstm, gains = net.apply({"params": params["net"]}, carry.lstm, features)
         gains = jnp.maximum(gains, knobs.min_gain)
         shaped = spectrum * gains
@@ -166,10 +175,11 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         out = wet + knobs.dry_mix * (dry - wet)
         in_power = jnp.sum(jnp.abs(spectrum) ** 2) + 1e-9
         gain_db = 10.0 * jnp.log10((jnp.sum(jnp.abs(shaped) ** 2) + 1e-9) / in_power)
-        new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm), out, dry)
+        new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm, floor_db), out,
+                                          dry)
         return new_carry, (out, StepAux(gain_db[None], reset))
 
-    assert feature_size(config) == 2 * config.bins
+    assert feature_size(config) == (3 if use_floor else 2) * config.bins
     return StreamModel(
         name=name, kind="denoiser", samplerate=config.samplerate, hop=hop, window=window, delay=window - hop,
         aux_names=("gain_db",), init_carry=init_carry, step=step, weights=weights, config=config.to_dict(),

@@ -124,7 +124,7 @@ def test_nonfinite_or_huge_input_never_poisons_output_or_carry(small, small_step
         assert np.max(np.abs(np.asarray(out))) <= 16.0  # input clipped to +-8 before analysis
 
 
-@pytest.mark.parametrize("field", ["frame_tail", "ola_tail", "level_db", "lstm"])
+@pytest.mark.parametrize("field", ["frame_tail", "ola_tail", "level_db", "lstm", "floor_db"])
 def test_nonfinite_carry_is_reset_and_flagged(small, small_step, field):
     params = small.params()
     carry = small.init_carry()
@@ -160,3 +160,34 @@ def test_frames_of_pads_enough_for_the_delay():
     hops, n = frames_of(np.ones(1000, np.float32), hop=240, delay=240)
     assert n == 1000 and hops.shape == (6, 240)  # 1000 + 240 samples need ceil(1240 / 240) = 6 hops
     assert hops.reshape(-1)[:1000].sum() == 1000 and hops.reshape(-1)[1000:].sum() == 0
+
+
+FLOOR = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, floor_rise_db_per_s=5.0)
+
+
+def test_noise_floor_feature_streams_like_the_scan_and_tracks_the_quietest_level():
+    from rtmusic.models import feature_size
+
+    assert feature_size(FLOOR) == 3 * FLOOR.bins
+    model = denoiser_model(FLOOR, init_mask_net(FLOOR, seed=3))
+    params = model.params()
+    loud, quiet = _signal(30, FLOOR.hop, seed=11, scale=0.5), _signal(30, FLOOR.hop, seed=12, scale=0.005)
+    hops = jnp.asarray(np.concatenate([loud, quiet, loud]).reshape(-1, FLOOR.hop))
+    step = jax.jit(model.step)
+    carry, outs, floors = model.init_carry(), [], []
+    for h in hops:
+        carry, (out, _) = step(params, carry, h)
+        outs.append(np.asarray(out))
+        floors.append(np.asarray(carry.floor_db))
+    _, (out_scan, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(params, model.init_carry(), hops)
+    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    floors = np.stack(floors)
+    rise_per_hop = FLOOR.floor_rise_db_per_s * FLOOR.hop / FLOOR.samplerate
+    assert floors[0].max() < 50.0  # dropped at once from its start to the first level heard
+    assert np.all(np.diff(floors, axis=0) <= rise_per_hop + 1e-4)  # never rises faster than its rate
+    assert floors[59].mean() < floors[29].mean() - 30.0  # 40 dB quieter input: the floor follows it down
+
+
+def test_floor_config_rejects_a_negative_rise():
+    with pytest.raises(ParameterError, match="floor_rise_db_per_s"):
+        DenoiserConfig(floor_rise_db_per_s=-1.0)

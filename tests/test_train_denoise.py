@@ -85,3 +85,24 @@ def test_data_parallel_over_two_host_devices(quick_data, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "data-parallel over 2 cpu device(s)" in result.stderr
     assert checkpoint.read_header(tmp_path / "run2" / "latest.rtm")["meta"]["step"] == 4
+
+
+def test_warm_start_keeps_the_old_function_when_features_are_added():
+    """A floor-feature net warm-started from a plain one gives the same gains until it is trained."""
+    import jax.numpy as jnp
+
+    from rtmusic.models import DenoiserConfig, init_mask_net, mask_net
+    from train.denoise import warm_start
+
+    plain = DenoiserConfig(hop=64, window=128, hidden=16, layers=1)
+    floor = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, floor_rise_db_per_s=5.0)
+    old = init_mask_net(plain, seed=1)
+    new = warm_start(init_mask_net(floor, seed=2), old)
+    features = np.random.default_rng(0).standard_normal(3 * floor.bins).astype(np.float32)
+    carry = mask_net(plain).initialize_carry()
+    _, gains_old = mask_net(plain).apply({"params": old}, carry, jnp.asarray(features[: 2 * plain.bins]))
+    _, gains_new = mask_net(floor).apply({"params": new}, carry, jnp.asarray(features))
+    np.testing.assert_allclose(np.asarray(gains_new), np.asarray(gains_old), atol=1e-6)
+    wider = DenoiserConfig(hop=64, window=128, hidden=32, layers=1)
+    with pytest.raises(ValueError, match="same architecture"):
+        warm_start(init_mask_net(wider), old)

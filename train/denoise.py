@@ -90,9 +90,26 @@ def evaluate(forward, weights, val: dict[str, np.ndarray], batch: int = 16) -> d
     return figures
 
 
+def warm_start(fresh_weights, start_weights):
+    """`fresh_weights` with every array taken from `start_weights`; an input kernel that grew (new
+    features appended) keeps the old rows and gets zeros for the new ones, so the warm-started net
+    computes exactly what the old one did until training gives the new features weight."""
+    def take(fresh, old):
+        fresh, old = np.asarray(fresh), np.asarray(old, dtype=np.float32)
+        if fresh.shape == old.shape:
+            return old
+        if fresh.ndim == 2 and old.ndim == 2 and fresh.shape[1] == old.shape[1] and fresh.shape[0] > old.shape[0]:
+            grown = np.zeros(fresh.shape, np.float32)
+            grown[: old.shape[0]] = old
+            return grown
+        raise ValueError(f"cannot warm-start a {fresh.shape} array from a {old.shape} one: the checkpoint must "
+                         "be the same architecture, with at most new input features")
+    return jax.tree_util.tree_map(take, fresh_weights, start_weights)
+
+
 # ---- the run ----------------------------------------------------------------------------------------
 def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fresh: bool = False,
-          progress: bool = True, max_minutes: float | None = None) -> dict[str, float]:
+          progress: bool = True, max_minutes: float | None = None, init_from: Path | None = None) -> dict[str, float]:
     from train.datapaths import data_dir as resolve_data_dir
     from train.mixer import MixtureSampler, make_validation_set
 
@@ -118,7 +135,7 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
 
     task = loop.Task(
         kind="denoiser", model_config=config.model.to_dict(),
-        init_weights=lambda: init_mask_net(config.model, seed=config.seed),
+        init_weights=lambda: initial_weights(config, init_from),
         next_batch=next_batch, audio_seconds_per_batch=config.batch_size * segment / rate,
         evaluate=lambda weights: evaluate(forward, weights, val),
         describe_train=lambda m: f"loss {m['loss']:.4f} snr {m['snr_db']:5.1f} dB",
@@ -129,10 +146,23 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
                     max_minutes=max_minutes)
 
 
+def initial_weights(config: TrainConfig, init_from: Path | None):
+    weights = init_mask_net(config.model, seed=config.seed)
+    if init_from is None:
+        return weights
+    from rtmusic import checkpoint
+    header, start = checkpoint.load(init_from)
+    if header.get("kind") != "denoiser":
+        raise SystemExit(f"--init-from {init_from}: a {header.get('kind')!r} checkpoint, not a denoiser")
+    print(f"train: weights start from {init_from} (step {header.get('meta', {}).get('step')})", flush=True)
+    return warm_start(weights, start)
+
+
 def main(argv: list[str] | None = None) -> int:
-    config, args = loop.parse_args("python -m train.denoise", __doc__, get_config, DEFAULT_RUN_DIR, argv)
+    config, args = loop.parse_args("python -m train.denoise", __doc__, get_config, DEFAULT_RUN_DIR, argv,
+                                  warm_start=True)
     figures = train(config, args.run_dir, args.data_dir, fresh=args.fresh, progress=not args.no_progress,
-                    max_minutes=args.max_minutes)
+                    max_minutes=args.max_minutes, init_from=args.init_from)
     print(json.dumps(figures, indent=1))
     return 0
 

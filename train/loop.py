@@ -235,19 +235,26 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
     return last_figures
 
 
-def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_run_dir: Path, argv=None):
+def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_run_dir: Path, argv=None,
+               warm_start: bool = False):
     """The common command line of training entry points -> (config, args)."""
     parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0],
                                      epilog=f"example: nohup {prog} > train.log 2>&1 &  (resumes where it stopped)")
-    parser.add_argument("--config", default="default", choices=("default", "tiny"))
+    parser.add_argument("--config", default="default", help="named config of train/configs (default, tiny, ...)")
     parser.add_argument("--run-dir", type=Path, default=default_run_dir)
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
     parser.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --run-dir")
     parser.add_argument("--no-progress", action="store_true")
+    if warm_start:
+        parser.add_argument("--init-from", type=Path, default=None, metavar="CHECKPOINT",
+                            help="start a new run from these weights (new input features start at zero weight)")
     args = parser.parse_args(argv)
-    config = get_config(args.config)
+    try:
+        config = get_config(args.config)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.steps is not None:
         config = replace(config, steps=args.steps)
     return config, args

@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass, field, replace
 from rtmusic.models import DenoiserConfig
 
 
+FLOOR_RISE_DB_PER_S = 5.0  # noise steps are followed within seconds; a held note drifts up only slowly
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     model: DenoiserConfig = field(default_factory=DenoiserConfig)
@@ -42,4 +45,6 @@ def get_config(name: str = "default") -> TrainConfig:
         return replace(TrainConfig(), model=DenoiserConfig(hidden=16), batch_size=2, segment_seconds=0.25,
                        steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2, val_clips=2, val_seconds=0.25,
                        log_every=1)
-    raise ValueError(f"unknown config {name!r}; choose 'default' or 'tiny'")
+    if name == "floor":  # the default plus the noise-floor feature (warm-started: --init-from a default run)
+        return replace(TrainConfig(), model=DenoiserConfig(floor_rise_db_per_s=FLOOR_RISE_DB_PER_S))
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'floor' or 'tiny'")
