@@ -44,4 +44,6 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         return replace(ClassifyTrainConfig(), model=model, batch_size=2,
                        segment_seconds=0.3, steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2,
                        val_clips=4, val_seconds=1.2, log_every=1)
-    raise ValueError(f"unknown config {name!r}; choose 'default' or 'tiny'")
+    if name == "v1":  # the shipped classifier's recipe: the denoiser's 10 ms frame, 64 bands, 2 x 96
+        return replace(ClassifyTrainConfig(), model=ClassifierConfig())
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'v1' or 'tiny'")
