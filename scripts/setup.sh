@@ -4,7 +4,7 @@
 #   bash scripts/setup.sh          # to run rtmusic: PortAudio + libsndfile, then `pip install -e .`
 #   bash scripts/setup.sh --test   # to run the tests too: also JACK, FluidSynth + GM soundfonts (FluidR3 for
 #                                  # training, TimGM6mb for the unseen-soundfont test set),
-#                                  # espeak-ng and sox, then `pip install -e ".[test,train]"`
+#                                  # espeak-ng and sox, then `pip install -e ".[test,train,compare]"`
 #
 # Safe to run again: it installs only what is missing. Debian/Ubuntu packages are installed when we
 # are root or sudo exists; elsewhere it says which ones to install. PYTHON=python3.12 picks the Python.
@@ -28,7 +28,7 @@ RUN_PACKAGES=(libportaudio2 libsndfile1)
 TEST_PACKAGES=(jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox)
 if [ "$MODE" = test ]; then
   APT_PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
-  PIP_TARGET=".[test,train]"
+  PIP_TARGET=".[test,train,compare]"
 else
   APT_PACKAGES=("${RUN_PACKAGES[@]}")
   PIP_TARGET="."

@@ -34,8 +34,8 @@ def test_missing_competitors_and_data_are_skipped_with_what_to_do(bypass_figures
     assert compare_plot(out, tmp_path / "compare.png").stat().st_size > 0
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pyrnnoise") is None, reason='needs pip install -e ".[compare]"')
 def test_a_short_real_comparison_with_rnnoise(bypass_figures, tmp_path):
+    assert importlib.util.find_spec("pyrnnoise") is not None, 'RNNoise is missing: run `bash scripts/setup.sh --test`'
     from rtmusic.bench.quality import load_data
 
     try:
