@@ -163,8 +163,9 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         level = dsp.power_db(spectrum)
         level_db = decay * carry.level_db + (1.0 - decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0]
-        floor_db = jnp.minimum(level, carry.floor_db + floor_rise)
+        floor_db = carry.floor_db  # models without the feature carry it untouched: no work on their audio path
         if use_floor:
+            floor_db = jnp.minimum(level, floor_db + floor_rise)
             features.append((level - floor_db) / 20.0)
         features = jnp.concatenate(features)
         lstm, gains = net.apply({"params": params["net"]}, carry.lstm, features)

@@ -184,7 +184,23 @@ def lag_in(take: Take, first: int, recorded: np.ndarray, max_lag: int = MAX_LAG)
     return max_lag - 1 - j, round(ratio, 2)
 
 
-class FarEnd:
+class _ActiveClient:
+    """A JACK client of ours (`self.client`, activated): closed on `close()` or at the end of a with block."""
+
+    client: object
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class FarEnd(_ActiveClient):
     """JACK client ``rtmusic_bench_far`` with ports out/in; see the module docstring."""
 
     def __init__(self, server: str, name: str = "rtmusic_bench_far") -> None:
@@ -203,16 +219,6 @@ class FarEnd:
         self.client.set_xrun_callback(lambda delayed_usecs: self.xrun_times.append(time.monotonic()))
         self.client.set_process_callback(self._process)
         self.client.activate()
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
-
-    def __enter__(self) -> FarEnd:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def connect(self, client: str | None = None, timeout: float = 10.0) -> tuple[str, str]:
         """Wire far_end:out -> target input 0 and target output 0 -> far_end:in (dropping other links).
@@ -284,7 +290,7 @@ class FarEnd:
             self._done.set()
 
 
-class Passthrough:
+class Passthrough(_ActiveClient):
     """JACK client ``rtmusic_bench_thru``: copies its input to its output in the same cycle (the reference)."""
 
     NAME = "rtmusic_bench_thru"
@@ -299,15 +305,6 @@ class Passthrough:
             slice(None), self.inport.get_array()))
         self.client.activate()
 
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
-
-    def __enter__(self) -> Passthrough:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _port_number(name: str) -> int:
