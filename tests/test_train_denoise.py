@@ -45,7 +45,12 @@ def test_tiny_training_checkpoints_evaluates_and_resumes(quick_data, tmp_path):
     assert any("sisdri_music" in r and "sisdri_speech" in r for r in rows)
     assert checkpoint.read_header(run_dir / "latest.rtm")["meta"]["step"] == 4
 
-    # Resume: continues from step 4, does not start over.
+    # Resume: continues from step 4, does not start over -- also from a checkpoint written before an
+    # optional config field existed (its stored config lacks the key; the default fills it in).
+    header, weights = checkpoint.load(run_dir / "latest.rtm")
+    older_config = {k: v for k, v in header["config"].items() if k != "floor_rise_db_per_s"}
+    assert older_config != header["config"]
+    checkpoint.save(run_dir / "latest.rtm", weights, kind=header["kind"], config=older_config, meta=header["meta"])
     second = _train(run_dir, quick_data, "--steps", "6")
     assert second.returncode == 0, second.stderr[-2000:]
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]

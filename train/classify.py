@@ -137,6 +137,7 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
         describe_train=lambda m: f"bce {m['loss']:.4f}",
         describe_eval=lambda f: f"val mAP {f['map']:.3f}, macro-F1 {f['macro_f1']:.3f}, BCE {f['val_bce']:.4f}",
         curves=CURVES, close=sampler.close,
+        complete_config=lambda stored: ClassifierConfig.from_dict(stored).to_dict(),
     )
     return loop.fit(config, run_dir, task, train_step, sharding, optimizer, fresh=fresh, progress=progress,
                     max_minutes=max_minutes)

@@ -141,6 +141,7 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
         describe_train=lambda m: f"loss {m['loss']:.4f} snr {m['snr_db']:5.1f} dB",
         describe_eval=lambda f: ", ".join(f"{k} {v:.2f}" for k, v in f.items()),
         curves=CURVES, close=sampler.close,
+        complete_config=lambda stored: DenoiserConfig.from_dict(stored).to_dict(),
     )
     return loop.fit(config, run_dir, task, train_step, sharding, optimizer, fresh=fresh, progress=progress,
                     max_minutes=max_minutes)

@@ -94,12 +94,13 @@ def resume_step(run_dir: Path, fresh: bool) -> int:
     return 0 if fresh or not latest.exists() else int(checkpoint.read_header(latest)["meta"]["step"])
 
 
-def load_state(run_dir: Path, optimizer, kind: str, model_config: dict) -> TrainState | None:
+def load_state(run_dir: Path, optimizer, kind: str, model_config: dict,
+               complete_config: Callable[[dict], dict] = lambda stored: stored) -> TrainState | None:
     latest, opt_file = run_dir / "latest.rtm", run_dir / "optimizer.rtm"
     if not (latest.exists() and opt_file.exists()):
         return None
     header, weights = checkpoint.load(latest)
-    if header.get("kind") != kind or header["config"] != model_config:
+    if header.get("kind") != kind or complete_config(header["config"]) != model_config:
         raise SystemExit(f"{latest} was trained with another model config; use --fresh or another --run-dir")
     opt_header, opt_leaves = checkpoint.load(opt_file)
     weights = jax.tree_util.tree_map(jnp.asarray, weights)
@@ -174,6 +175,9 @@ class Task:
     describe_eval: Callable[[dict[str, float]], str]
     curves: CurvesSpec
     close: Callable[[], None] = lambda: None
+    # A checkpoint's stored config -> the full config dict (defaults filled in), so a run written before
+    # a new optional field existed still resumes when its model is the same.
+    complete_config: Callable[[dict], dict] = lambda stored: stored
 
 
 def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optimizer, *, fresh: bool = False,
@@ -181,7 +185,7 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
     """Run (or resume) training to `config.steps`; returns the last validation figures."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    state = None if fresh else load_state(run_dir, optimizer, task.kind, task.model_config)
+    state = None if fresh else load_state(run_dir, optimizer, task.kind, task.model_config, task.complete_config)
     if state is None:
         weights = task.init_weights()
         state = TrainState(jnp.int32(0), weights, optimizer.init(weights))
