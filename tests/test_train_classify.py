@@ -69,6 +69,27 @@ def test_sampler_scenes_have_the_targets_they_should(quick_data):
     assert targets[105:, SILENCE].all() and not targets[105:, SPEECH].any()
 
 
+def test_random_colour_is_a_bounded_eq_on_training_music_only(quick_data):
+    from train.classify_data import ClassifySampler, random_colour
+
+    t = np.arange(48000) / 48000  # whole cycles in one second: each sine sits on one FFT bin
+    x = (np.sin(2 * np.pi * 200 * t) + 0.5 * np.sin(2 * np.pi * 4000 * t)).astype(np.float32)
+    gains = []
+    for seed in range(20):
+        y = random_colour(x, np.random.default_rng(seed))
+        assert y.shape == x.shape and y.dtype == np.float32
+        spectrum = np.abs(np.fft.rfft(y))
+        others = np.delete(spectrum, [200, 4000])
+        assert (others ** 2).sum() < 1e-9 * (spectrum ** 2).sum()  # an EQ: no new frequencies
+        gain_db = 20 * np.log10(spectrum[[200, 4000]] / np.abs(np.fft.rfft(x))[[200, 4000]])
+        assert np.all(np.abs(gain_db) <= 2 * np.abs(np.log2([0.2, 4.0])) + 27 + 1e-3)  # tilt + 3 bells
+        gains.append(gain_db)
+    assert np.ptp(np.array(gains), axis=0).min() > 3.0  # it really varies from crop to crop
+    assert np.array_equal(random_colour(x, np.random.default_rng(3)), random_colour(x, np.random.default_rng(3)))
+    assert ClassifySampler(quick_data, "train", 0.5, batch_size=1).colour_share > 0
+    assert ClassifySampler(quick_data, "val", 0.5, batch_size=1).colour_share == 0  # validation is untouched
+
+
 def test_validation_set_is_cached_and_covers_the_scenes(quick_data):
     from train.classify_data import SCENE_NAMES, make_classify_validation_set
 

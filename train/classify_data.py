@@ -63,6 +63,7 @@ SCENES = {  # name -> share of examples
 }
 SCENE_NAMES = tuple(SCENES)
 GATE_SHARE = 0.3  # per component: enters late (and 40 % of those also leave early)
+COLOUR_SHARE = 0.7  # training music crops given a random EQ (see `random_colour`); validation: none
 RECIPE_VERSION = 1  # bump when the recipe changes: cached validation sets are rebuilt
 _EPS = 1e-12
 
@@ -116,6 +117,26 @@ def hop_targets(music: np.ndarray | None, music_frames: np.ndarray | None, speec
     return targets
 
 
+def random_colour(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`x` through a random smooth EQ: a tilt of up to +-2 dB per octave about 1 kHz and one to three
+    bell-shaped bands of +-9 dB, 1/3 to 1.5 octaves wide, centred 80 Hz - 10 kHz.
+
+    Every training note comes from one soundfont, whose fixed spectral fingerprint a classifier can learn
+    instead of the instrument; another soundfont, a microphone or a room colours the same instrument
+    differently. Colouring each crop at random leaves the cues that survive such changes (harmonic
+    structure, envelopes, pitch range) as the ones worth learning.
+    """
+    freqs = np.fft.rfftfreq(x.shape[0], 1.0 / SAMPLE_RATE)
+    octaves = np.log2(np.maximum(freqs, 20.0) / 1000.0)
+    gain_db = rng.uniform(-2.0, 2.0) * octaves
+    for _ in range(int(rng.integers(1, 4))):
+        centre = rng.uniform(np.log2(80 / 1000), np.log2(10000 / 1000))
+        width = rng.uniform(1 / 3, 1.5)
+        gain_db += rng.uniform(-9.0, 9.0) * np.exp(-0.5 * ((octaves - centre) / width) ** 2)
+    coloured = np.fft.irfft(np.fft.rfft(x) * 10.0 ** (gain_db / 20.0), n=x.shape[0])
+    return coloured.astype(np.float32)
+
+
 class ClassifySampler:
     """Endless random batches of classifier examples from one split (see the module docstring).
 
@@ -139,6 +160,7 @@ class ClassifySampler:
             raise ValueError(f"segment_seconds must be at least 0.01 and batch_size at least 1 "
                              f"(got {segment_seconds}, {batch_size}).")
         root = Path(data_dir)
+        self.colour_share = COLOUR_SHARE if split == "train" else 0.0
         self.music = ClipStore(root, music_split or split, "music")
         self.speech = ClipStore(root, split, "speech")
         self.noise = ClipStore(root, split, "noise")
@@ -251,6 +273,9 @@ class ClassifySampler:
         if has["music"]:
             clips = self.drum_clips if scene == "drums" else None
             music, labels = self._crop(self.music, False, True, clips)
+            if rng.random() < self.colour_share:
+                music = random_colour(music, rng)
+                music /= max(float(_rms(music)), _EPS)
             self._gate(music, labels)
         if has["speech"]:
             speech, _ = self._crop(self.speech, False, False)
