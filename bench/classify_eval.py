@@ -19,6 +19,7 @@ Writes results.json and summary.md to --out.
     python -m bench.classify_eval --model runs/classify/best.rtm --clips 110
     python -m bench.classify_eval --model classifier-random --clips 22 --seconds 3 --out /tmp/ce
     python -m bench.classify_eval --music-source unseen-soundfonts   # music from soundfonts never trained on
+    python -m bench.classify_eval --music-source families-unseen-soundfonts --clips 440  # every family, unseen sound
 """
 
 from __future__ import annotations
@@ -37,12 +38,9 @@ import numpy as np
 
 from rtmusic.labels import WINDOW_STATISTIC, window_probabilities, window_targets
 from rtmusic.metrics import f1_per_label, per_label_average_precision
-from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES
+from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES, music_source_out
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "classify"
-MUSIC_SOURCE_OUT = {"unseen-soundfonts": DEFAULT_OUT.with_name("classify_unseen_sf"),
-                    "val-excerpts": DEFAULT_OUT.with_name("classify_val_excerpts")}
-"""Default --out per non-default --music-source, so its figures never overwrite the same-soundfont ones."""
 THRESHOLD = 0.5
 
 
@@ -165,12 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait", type=float, default=2.0, help="onsets not detected within this are missed (s)")
     parser.add_argument("--music-source", choices=list(MUSIC_SOURCES), default="val",
                         help="music of the set: the val split (default), the val pieces rendered with unseen "
-                             "soundfonts, or the same excerpts in FluidR3 (both made by `python -m train.render_unseen`)")
+                             "soundfonts or the same excerpts in FluidR3 (`python -m train.render_unseen`), "
+                             "label-balanced held-out music in FluidR3 or an unseen soundfont "
+                             "(`python -m train.render_families`)")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"output folder (default: {DEFAULT_OUT}, or classify_<source> beside it for another "
                              "--music-source)")
     args = parser.parse_args(argv)
-    out = args.out if args.out is not None else MUSIC_SOURCE_OUT.get(args.music_source, DEFAULT_OUT)
+    out = args.out if args.out is not None else music_source_out(DEFAULT_OUT, args.music_source)
 
     from rtmusic.processor import Processor, classifier_checkpoint_path, enable_compilation_cache, load_classifier
     from train.classify import VAL_SEED

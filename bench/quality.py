@@ -20,6 +20,7 @@ PNG plots to --out.
     python -m bench.quality --model runs/best.rtm default --competitors rnnoise,dtln
     python -m bench.quality --competitors none --no-perceptual --out /tmp/q
     python -m bench.quality --music-source unseen-soundfonts --competitors none  # music from unseen soundfonts
+    python -m bench.quality --music-source families-unseen-soundfonts             # every family, unseen sound
 """
 
 from __future__ import annotations
@@ -31,12 +32,9 @@ from pathlib import Path
 
 from rtmusic.bench import competitors as comp
 from rtmusic.bench.quality import format_summary, load_data, run, write_outputs
-from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES
+from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES, music_source_out
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "quality"
-MUSIC_SOURCE_OUT = {"unseen-soundfonts": DEFAULT_OUT.with_name("quality_unseen_sf"),
-                    "val-excerpts": DEFAULT_OUT.with_name("quality_val_excerpts")}
-"""Default --out per non-default --music-source, so its figures never overwrite the same-soundfont ones."""
 
 
 def load_music_source(data_dir: Path | None, clips: int | None, music_source: str) -> dict:
@@ -82,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
     parser.add_argument("--music-source", choices=list(MUSIC_SOURCES), default="val",
                         help="music of the set: the val split (default), the val pieces rendered with unseen "
-                             "soundfonts, or the same excerpts in FluidR3 (both made by `python -m train.render_unseen`)")
+                             "soundfonts or the same excerpts in FluidR3 (`python -m train.render_unseen`), "
+                             "label-balanced held-out music in FluidR3 or an unseen soundfont "
+                             "(`python -m train.render_families`)")
     parser.add_argument("--no-perceptual", action="store_true", help="skip PESQ-WB and STOI")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown competitor(s) {', '.join(unknown)}; known: {', '.join(comp.COMPETITORS)}")
     if args.clips is not None and args.clips < 1:
         parser.error("--clips must be at least 1")
-    out = args.out if args.out is not None else MUSIC_SOURCE_OUT.get(args.music_source, DEFAULT_OUT)
+    out = args.out if args.out is not None else music_source_out(DEFAULT_OUT, args.music_source)
     try:
         data = load_music_source(args.data_dir, args.clips, args.music_source)
     except FileNotFoundError as exc:

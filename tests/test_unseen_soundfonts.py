@@ -1,4 +1,5 @@
-"""The unseen-soundfont validation music: same val pieces and labels, other sound; the evaluations select it."""
+"""The unseen-soundfont validation music (same val pieces and labels, other sound) and the label-balanced
+families set: how they are rendered, and that the evaluations select them."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ SETUP = "run `bash scripts/setup.sh --test`"
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """A --quick data build plus its one val music clip rendered 2 s long with every unseen soundfont."""
+    """A --quick data build, its one val music clip rendered 2 s long with every unseen soundfont, and a
+    label-balanced families set of one 2 s clip per family."""
     missing = [tool for tool in ("fluidsynth", "espeak-ng") if shutil.which(tool) is None]
     missing += [str(sf.path) for sf in render_unseen.UNSEEN_SOUNDFONTS.values() if not sf.path.exists()]
     assert not missing, f"{missing} not installed: {SETUP}"
     out = tmp_path_factory.mktemp("data")
-    for module, extra in (("train.build_data", ["--quick"]), ("train.render_unseen", ["--seconds", "2"])):
+    for module, extra in (("train.build_data", ["--quick"]), ("train.render_unseen", ["--seconds", "2"]),
+                          ("train.render_families", ["--per-family", "1", "--seconds", "2"])):
         proc = subprocess.run([sys.executable, "-m", module, *extra, "--out", str(out)],
                               cwd=REPO, capture_output=True, text=True, timeout=180)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -187,13 +190,82 @@ def test_evaluations_offer_the_source_and_default_to_the_val_music(capsys):
     from bench import classify_eval
     from bench import quality as quality_cli
 
+    sources = "{val,unseen-soundfonts,val-excerpts,families,families-unseen-soundfonts}"
     for module in (quality_cli, classify_eval):
         with pytest.raises(SystemExit):
             module.main(["--help"])
-        assert "--music-source {val,unseen-soundfonts,val-excerpts}" in capsys.readouterr().out
+        assert f"--music-source {sources}" in " ".join(capsys.readouterr().out.split())
         with pytest.raises(SystemExit):
             module.main(["--music-source", "nowhere"])
     assert datapaths.MUSIC_SOURCES == {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT,
-                                       "val-excerpts": datapaths.VAL_EXCERPTS_SPLIT}
-    assert quality_cli.MUSIC_SOURCE_OUT["unseen-soundfonts"] != quality_cli.DEFAULT_OUT
-    assert classify_eval.MUSIC_SOURCE_OUT["unseen-soundfonts"] != classify_eval.DEFAULT_OUT
+                                       "val-excerpts": datapaths.VAL_EXCERPTS_SPLIT,
+                                       "families": datapaths.FAMILIES_SPLIT,
+                                       "families-unseen-soundfonts": datapaths.FAMILIES_UNSEEN_SPLIT}
+    outs = {datapaths.music_source_out(classify_eval.DEFAULT_OUT, source) for source in datapaths.MUSIC_SOURCES}
+    assert len(outs) == len(datapaths.MUSIC_SOURCES)  # no source overwrites another's report
+    assert datapaths.music_source_out(quality_cli.DEFAULT_OUT, "val") == quality_cli.DEFAULT_OUT
+    assert set(datapaths.MUSIC_SOURCE_NOTES) == set(datapaths.MUSIC_SOURCES) - {"val"}
+
+
+# ---- the label-balanced set (train.render_families) -------------------------------------------------------
+def test_families_set_features_every_family_in_both_soundfonts(data):
+    from train import render_families
+    from train.build_data import piece_split
+
+    names = [name for _, _, name in render_families.plan(1)]
+    index = {split: json.loads(datapaths.index_path(data, split, "music").read_text())["clips"]
+             for split in (datapaths.FAMILIES_SPLIT, datapaths.FAMILIES_UNSEEN_SPLIT)}
+    seen, unseen = index[datapaths.FAMILIES_SPLIT], index[datapaths.FAMILIES_UNSEEN_SPLIT]
+    assert [c["name"] for c in seen] == [c["name"] for c in unseen] == names
+    assert {c["soundfont"] for c in seen} == {"fluidr3"} and {c["soundfont"] for c in unseen} == {"timgm6mb"}
+    labels = {split: np.load(datapaths.labels_path(data, split)) for split in index}
+    audio = {split: clip_audio(data, split) for split in index}
+    for a, b in zip(seen, unseen):
+        for key in ("source", "seed", "programs", "style", "bpm", "gain", "frames"):
+            assert a[key] == b[key], key
+        family = render_families.families()[names.index(a["name"])]
+        if family != render_families.DRUMS:
+            assert piece_split(a["source"]) == "val"  # held-out pieces only
+        mine = labels[datapaths.FAMILIES_SPLIT][a["frame_offset"]: a["frame_offset"] + a["frames"]]
+        assert np.array_equal(mine, labels[datapaths.FAMILIES_UNSEEN_SPLIT][b["frame_offset"]: b["frame_offset"] + b["frames"]])
+        assert mine[:, datapaths.LABEL_NAMES.index(family)].any()  # the featured family sounds
+        x, y = audio[datapaths.FAMILIES_SPLIT][a["name"]], audio[datapaths.FAMILIES_UNSEEN_SPLIT][b["name"]]
+        assert abs(x @ y) / (np.linalg.norm(x) * np.linalg.norm(y)) < 0.9  # the same notes, another sound
+
+
+def test_featured_orchestration_always_includes_the_family():
+    from train import render_music
+
+    for family in ("strings", "voice", "pipe"):
+        programs = render_music.FAMILIES[family][0]
+        for seed in range(40):
+            rng = np.random.default_rng(seed)
+            n_parts = 1 + seed % 5
+            style, drawn = render_music._orchestrate(rng, n_parts, family)
+            assert len(drawn) == n_parts and any(p in programs for p in drawn), (family, style, drawn)
+    with pytest.raises(ValueError, match="unknown family 'kazoo'"):
+        render_music._orchestrate(np.random.default_rng(0), 3, "kazoo")
+
+
+def test_classifier_and_denoiser_sets_take_the_families_music(data, monkeypatch):
+    from bench import classify_eval
+    from bench import quality as quality_cli
+    from train import mixer
+
+    val, music = classify_eval.load_validation(data, 11, 1.0, seed=4, music_source="families-unseen-soundfonts")
+    assert music == {"music_source": "families-unseen-soundfonts", "music_split": datapaths.FAMILIES_UNSEEN_SPLIT,
+                     "soundfonts": ["timgm6mb"]}
+    assert val["targets"][:, :, :12].any()
+    real = mixer.make_validation_set
+    monkeypatch.setattr(mixer, "make_validation_set",
+                        lambda root, **kw: real(root, n_clips=21, seconds=1.0, seed=4, **kw))
+    loaded = quality_cli.load_music_source(data, None, "families")
+    music_clips = np.flatnonzero(loaded["kind"] == mixer.KIND_MUSIC)
+    assert best_match(loaded["clean"][music_clips[0]], clip_audio(data, datapaths.FAMILIES_SPLIT)) > 0.999
+
+
+def test_missing_families_split_names_its_command(tmp_path):
+    from train.mixer import make_validation_set
+
+    with pytest.raises(FileNotFoundError, match="python -m train.render_families"):
+        make_validation_set(tmp_path, n_clips=21, seconds=1.0, music_split=datapaths.FAMILIES_SPLIT)

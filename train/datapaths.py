@@ -15,6 +15,7 @@ Layout of a data directory::
     val_set.npz                             the fixed validation mixtures (made by the mixer)
     val_unseen_sf_music.*                   val music re-rendered with unseen soundfonts (train.render_unseen)
     val_excerpts_music.*                    the same excerpts cut from val_music: their paired control
+    val_families[_unseen_sf]_music.*        label-balanced held-out music, FluidR3 / TimGM6mb (train.render_families)
     val_set.<music split>.npz               validation mixtures with music from another split
 """
 
@@ -41,15 +42,41 @@ UNSEEN_SF_SPLIT = "val_unseen_sf"
 VAL_EXCERPTS_SPLIT = "val_excerpts"
 """Music only: the same excerpts as UNSEEN_SF_SPLIT cut from the val split's own FluidR3 audio (the paired control)."""
 
-MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT}
+FAMILIES_SPLIT = "val_families"
+"""Music only: label-balanced excerpts of val pieces, each featuring one family, in FluidR3 (train.render_families)."""
+
+FAMILIES_UNSEEN_SPLIT = "val_families_unseen_sf"
+"""Music only: the same arrangements as FAMILIES_SPLIT rendered with an unseen soundfont (TimGM6mb)."""
+
+MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT,
+                 "families": FAMILIES_SPLIT, "families-unseen-soundfonts": FAMILIES_UNSEEN_SPLIT}
 """Where evaluations take their music from: the val split itself (None) or another packed music split."""
 
 MUSIC_SOURCE_NOTES = {
     "unseen-soundfonts": "the held-out val music (first 10 s of each clip) rendered with soundfonts never used in training",
     "val-excerpts": "the same excerpts as unseen-soundfonts in the training soundfont FluidR3 (their paired control: "
                     "same crops, noises, SNRs and levels)",
+    "families": "label-balanced excerpts of held-out pieces, each featuring one instrument family (solo, section or "
+                "on top of a mix), in the training soundfont FluidR3",
+    "families-unseen-soundfonts": "the same label-balanced arrangements rendered with TimGM6mb, a soundfont never "
+                                  "used in training",
 }
 """One line per non-default music source, for reports."""
+
+MUSIC_SOURCE_TAGS = {"unseen-soundfonts": "unseen_sf", "val-excerpts": "val_excerpts", "families": "families",
+                     "families-unseen-soundfonts": "families_unseen_sf"}
+"""Suffix of a report's default folder per non-default music source (``bench/results/classify_<tag>``), so
+figures on one source never overwrite another's."""
+
+SPLIT_MADE_BY = {UNSEEN_SF_SPLIT: "train.render_unseen", VAL_EXCERPTS_SPLIT: "train.render_unseen",
+                 FAMILIES_SPLIT: "train.render_families", FAMILIES_UNSEEN_SPLIT: "train.render_families"}
+"""The module that renders each extra music split (train and val come from train.build_data)."""
+
+
+def music_source_out(default_out: Path, music_source: str) -> Path:
+    """A report folder for ``music_source``: ``default_out`` itself for the val music, else ``<name>_<tag>``."""
+    tag = MUSIC_SOURCE_TAGS.get(music_source)
+    return default_out if tag is None else default_out.with_name(f"{default_out.name}_{tag}")
 
 LABEL_NAMES = (
     "piano", "mallets", "organ", "guitar", "bass", "strings",

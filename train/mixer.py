@@ -291,8 +291,7 @@ def split_fingerprint(root: Path, split: str, kind: str = "music") -> float:
     """CRC32 of a packed split's index: a cached set made from an older render of it is made again."""
     index_file = datapaths.index_path(root, split, kind)
     if not index_file.exists():
-        rendered = split in (datapaths.UNSEEN_SF_SPLIT, datapaths.VAL_EXCERPTS_SPLIT)
-        made_by = "train.render_unseen" if rendered else "train.build_data"
+        made_by = datapaths.SPLIT_MADE_BY.get(split, "train.build_data")
         raise FileNotFoundError(f"{index_file} is missing: render it first with `python -m {made_by} --out {root}`.")
     return float(zlib.crc32(index_file.read_bytes()))
 

@@ -321,8 +321,27 @@ def _register_of(program: int) -> tuple[int, int]:
     return (36, 96)
 
 
-def _orchestrate(rng: np.random.Generator, n_parts: int) -> tuple[str, list[int]]:
-    """Pick a style and one 0-based GM program per part (parts ordered top voice first)."""
+def _featured(rng: np.random.Generator, n_parts: int, family: str) -> tuple[str, list[int]]:
+    """An orchestration that features `family`: a solo, a section of it, or it on top of a random mix."""
+    if n_parts == 1:
+        return "solo", [_draw_program(rng, family)]
+    if rng.random() < 0.5:
+        if family == "strings" and rng.random() < 0.6:
+            ladder = [40, 40, 41, 42, 43]
+            return "ensemble", [ladder[min(int(i * 5 / n_parts), 4)] for i in range(n_parts)]
+        return "ensemble", [_draw_program(rng, family) for _ in range(n_parts)]
+    return "mixed", [_draw_program(rng, family)] + [_draw_program(rng, _draw_family(rng)) for _ in range(n_parts - 1)]
+
+
+def _orchestrate(rng: np.random.Generator, n_parts: int, feature: str | None = None) -> tuple[str, list[int]]:
+    """Pick a style and one 0-based GM program per part (parts ordered top voice first).
+
+    `feature` (a family name): every orchestration includes that family (for label-balanced evaluation sets).
+    """
+    if feature is not None:
+        if feature not in FAMILIES or feature == "unlabeled":
+            raise ValueError(f"unknown family {feature!r}; one of {', '.join(f for f in FAMILIES if f != 'unlabeled')}")
+        return _featured(rng, n_parts, feature)
     if n_parts == 1:
         return "solo", [_draw_program(rng, _draw_family(rng))]
     style = str(rng.choice(["ensemble", "mixed", "band"], p=[0.4, 0.3, 0.3]))
@@ -456,15 +475,18 @@ def _drum_track(rng, onsets_s: np.ndarray, keys: np.ndarray, vels: np.ndarray, k
 
 
 def arrange_piece(rng: np.random.Generator, parsed: ParsedPiece, max_seconds: float,
-                  drums_probability: float = 0.35) -> tuple[list[Track], float, dict]:
-    """Orchestrate a parsed piece at random: returns tracks, clip length in seconds, and a description."""
+                  drums_probability: float = 0.35, feature: str | None = None) -> tuple[list[Track], float, dict]:
+    """Orchestrate a parsed piece at random: returns tracks, clip length in seconds, and a description.
+
+    `feature`: a family every orchestration includes (None: any, as in the training data).
+    """
     parts = list(parsed.parts)
     meta: dict = {}
     if len(parts) > 15:
         parts = parts[:15]
     if len(parts) > 1 and rng.random() < 0.1:  # a solo taken from an ensemble piece
         parts = [parts[int(rng.integers(len(parts)))]]
-    style, programs = _orchestrate(rng, len(parts))
+    style, programs = _orchestrate(rng, len(parts), feature)
     if len(parts) == 1 and len(parsed.parts) == 1 and rng.random() < 0.35:
         bass = _bass_line(parsed)
         if len(bass):

@@ -1,0 +1,174 @@
+"""A label-balanced evaluation set of held-out music, in the training soundfont and in an unseen one.
+
+    python -m train.render_families [--per-family 8] [--seconds 10] [--out DIR]
+
+Why this exists: the val split is 38 clips drawn like the training data, so a family can sound in just
+two or three of them (its bowed strings: none), and a per-label AP rests on a handful of windows. This
+renders, from val pieces only (never trained on), ``--per-family`` fresh excerpts for each of the 11
+pitched families -- each excerpt *features* its family: a solo, a section of it, or it on top of a random
+mix -- plus as many drum-only clips. Every arrangement is rendered twice, note for note:
+
+* ``val_families``: with FluidR3 (the training soundfont): unseen pieces and arrangements;
+* ``val_families_unseen_sf``: with TimGM6mb, a soundfont no training clip used: unseen sound as well.
+
+Both are packed like any music split, with labels from the MIDI note activity; the evaluations select them
+with ``--music-source families`` / ``families-unseen-soundfonts``. Idempotent: rendered clips are kept in
+``clips/<split>/music/`` and skipped, so an interrupted run resumes with the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from train import datapaths
+from train.datapaths import FAMILIES_SPLIT, FAMILIES_UNSEEN_SPLIT, SAMPLE_RATE, SAMPLES_PER_FRAME
+
+SEED_BASE = 7_000_000
+"""Seeds of this set (the training and val music use 5_000_000 + ...): no arrangement is shared."""
+DEFAULT_PER_FAMILY = 8
+DEFAULT_SECONDS = 10.0
+UNSEEN_FONT = "timgm6mb"
+DRUMS = "drums"
+ATTEMPTS = 6  # pieces tried per clip before giving up (a piece can fail to parse or hold no notes)
+
+
+def families() -> list[str]:
+    """The 11 pitched label families of the renderer, then "drums"."""
+    from train import render_music
+
+    return [f for f in render_music.FAMILIES if f != "unlabeled"] + [DRUMS]
+
+
+def val_pieces() -> dict[str, list]:
+    """Val-split pieces of the corpus by style group (the groups build_data balances)."""
+    from train import build_data, render_music
+
+    groups: dict[str, list] = {}
+    for piece in render_music.list_pieces():
+        if build_data.piece_split(piece.piece_id) == "val":
+            groups.setdefault(render_music.piece_group(piece), []).append(piece)
+    return groups
+
+
+def plan(per_family: int) -> list[tuple[str, int, str]]:
+    """(family, seed, clip name) of every clip, in render order."""
+    return [(family, SEED_BASE + 1000 * i + k, f"{family}-{k:02d}")
+            for i, family in enumerate(families()) for k in range(per_family)]
+
+
+def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse):
+    """(tracks, length s, description, synth settings) of one clip featuring `family`, from an unused val piece."""
+    from train import build_data, render_music
+
+    rng = np.random.default_rng(seed)
+    if family == DRUMS:
+        tracks, length, meta = render_music.arrange_drums(rng, seconds)
+        meta.update(source=f"drums#{seed}", collection="drums", group="drums")
+        return tracks, length, meta, render_music.draw_synth_settings(rng)
+    groups = [g for g in build_data.GROUP_WEIGHTS if g in pieces]
+    weights = np.array([build_data.GROUP_WEIGHTS[g] for g in groups])
+    errors = []
+    for _ in range(ATTEMPTS):
+        group = str(rng.choice(groups, p=weights / weights.sum()))
+        free = [p for p in pieces[group] if p.piece_id not in used] or pieces[group]
+        piece = free[int(rng.integers(len(free)))]
+        try:
+            tracks, length, meta = render_music.arrange_piece(rng, parse(piece), seconds, feature=family)
+        except Exception as exc:  # an unparsable piece or an empty excerpt: draw another
+            errors.append(f"{piece.piece_id}: {type(exc).__name__}: {exc}")
+            continue
+        used.add(piece.piece_id)
+        meta.update(source=piece.piece_id, collection=piece.collection, group=group, featured=family)
+        return tracks, length, meta, render_music.draw_synth_settings(rng)
+    raise RuntimeError(f"no val piece gave a {family} clip in {ATTEMPTS} tries: " + "; ".join(errors))
+
+
+def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEFAULT_SECONDS, *,
+          log=print) -> dict:
+    """Render (or reuse) every clip in both soundfonts and pack the two splits."""
+    from train import build_data, render_music
+    from train.render_unseen import UNSEEN_SOUNDFONTS, render_with, resolve_soundfonts
+
+    root = Path(root)
+    unseen = resolve_soundfonts([UNSEEN_FONT])[0]
+    fonts = ((FAMILIES_SPLIT, "fluidr3", render_music.SOUNDFONT), (FAMILIES_UNSEEN_SPLIT, unseen.name, unseen.path))
+    assert unseen.name in UNSEEN_SOUNDFONTS
+    pieces, used, parsed = val_pieces(), set(), {}
+
+    def parse(piece):
+        if piece.piece_id not in parsed:
+            parsed[piece.piece_id] = render_music.parse_piece(piece)
+        return parsed[piece.piece_id]
+
+    jobs: dict[str, list] = {split: [] for split, _, _ in fonts}
+    started = time.monotonic()
+    todo = plan(per_family)
+    for i, (family, seed, name) in enumerate(todo, 1):
+        mine = [build_data.Job(split, "music", name, seed, {"featured": family}) for split, _, _ in fonts]
+        for job in mine:
+            jobs[job.split].append(job)
+        metas = [build_data._paths(root, job)["meta"] for job in mine]
+        if all(m.exists() for m in metas):
+            used.add(json.loads(metas[0].read_text())["source"])
+            continue
+        tracks, length, meta, settings = arrange(family, seed, seconds, pieces, used, parse)
+        n_samples = int(min(length, seconds) * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
+        labels = render_music.label_activity(tracks, n_samples // SAMPLES_PER_FRAME)
+        if family != DRUMS:
+            column = datapaths.LABEL_NAMES.index(family)
+            if not labels[:, column].any():
+                raise RuntimeError(f"{name}: the featured family never sounds in the excerpt (seed {seed})")
+        for job, (_, font, font_file), meta_file in zip(mine, fonts, metas):
+            audio = render_with(tracks, settings, n_samples, font_file)
+            if not np.abs(audio).max() > 1e-4:
+                raise RuntimeError(f"{font_file} rendered silence for {name}; check that FluidSynth can read it.")
+            paths = build_data._paths(root, job)
+            paths["meta"].parent.mkdir(parents=True, exist_ok=True)
+            build_data._save_npy(paths["labels"], labels)
+            build_data._save_npy(paths["audio"], build_data.to_int16(audio))
+            build_data._save_json(meta_file, {**meta, **settings, "soundfont": font, "soundfont_file": str(font_file),
+                                              "name": name, "split": job.split, "kind": "music", "seed": seed,
+                                              "samples": n_samples})
+        log(f"{i}/{len(todo)} {name}: {meta['source']} ({meta.get('style')}, {n_samples / SAMPLE_RATE:.1f} s) "
+            f"({time.monotonic() - started:.0f} s)")
+    summary = {}
+    for split, font, _ in fonts:
+        packed = build_data.pack(root, split, "music", jobs[split])
+        summary[split] = {"clips": len(packed["clips"]), "seconds": packed["seconds"], "soundfont": font}
+    return {"splits": summary, "pieces": len(used), "build_seconds": time.monotonic() - started}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.render_families", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
+                        help="clips per family (11 pitched families + drums; default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="clip length (default: %(default)s)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help=f"data directory (default ${datapaths.ENV_VAR} or ~/.cache/rtmusic/data)")
+    args = parser.parse_args(argv)
+    if args.per_family < 1 or args.seconds < 2.0:
+        parser.error("--per-family must be at least 1 and --seconds at least 2")
+    try:
+        summary = build(datapaths.data_dir(args.out), args.per_family, args.seconds,
+                        log=lambda text: print(text, file=sys.stderr, flush=True))
+    except (KeyError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"render_families: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+    for split, info in summary["splits"].items():
+        print(f"{split}: {info['clips']} clips, {info['seconds'] / 60:.1f} min ({info['soundfont']})")
+    print(f"{summary['pieces']} val pieces, built in {summary['build_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
