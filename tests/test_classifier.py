@@ -437,6 +437,24 @@ def test_decision_latency_and_onsets():
     assert lat[0] == pytest.approx(11 * hop_s) and math.isnan(lat[1])
 
 
+def test_evaluation_counts_onsets_labelled_within_500_ms():
+    from bench.classify_eval import ONSET_TARGET_S, evaluate
+
+    hops, hop = 1000, 240  # 5 s at 48 kHz
+    targets = np.zeros((3, hops, 1), np.float32)
+    probs = [np.zeros((hops, 1), np.float32) for _ in range(3)]
+    for clip, delay_hops in enumerate((10, 140, None)):  # 55 ms, 705 ms, never
+        targets[clip, 300:, 0] = 1
+        if delay_hops is not None:
+            probs[clip][300 + delay_hops:, 0] = 0.9
+    report = evaluate(probs, targets, ("piano",), hop, 48000)
+    label = report["per_label"]["piano"]
+    assert ONSET_TARGET_S == 0.5
+    assert (label["onsets"], label["detected"], label["within_target"]) == (3, 2, 1)
+    assert report["detection_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert report["within_target_rate"] == pytest.approx(1 / 3, abs=1e-4)
+
+
 def test_bar_order_only_changes_when_a_label_clearly_overtakes():
     monitor = LabelMonitor(("a", "b", "c"), slice(0, 3), 240, 48000)
     monitor.smoothed[:] = [0.50, 0.49, 0.10]
