@@ -83,6 +83,10 @@ def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], use
         except Exception as exc:  # an unparsable piece or an empty excerpt: draw another
             errors.append(f"{piece.piece_id}: {type(exc).__name__}: {exc}")
             continue
+        frames = int(min(length, seconds) * SAMPLE_RATE) // SAMPLES_PER_FRAME
+        if not render_music.label_activity(tracks, frames)[:, datapaths.LABEL_NAMES.index(family)].any():
+            errors.append(f"{piece.piece_id}: its {family} part rests through the excerpt")
+            continue
         used.add(piece.piece_id)
         meta.update(source=piece.piece_id, collection=piece.collection, group=group, featured=family)
         return tracks, length, meta, render_music.draw_synth_settings(rng)
@@ -120,10 +124,6 @@ def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEF
         tracks, length, meta, settings = arrange(family, seed, seconds, pieces, used, parse)
         n_samples = int(min(length, seconds) * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
         labels = render_music.label_activity(tracks, n_samples // SAMPLES_PER_FRAME)
-        if family != DRUMS:
-            column = datapaths.LABEL_NAMES.index(family)
-            if not labels[:, column].any():
-                raise RuntimeError(f"{name}: the featured family never sounds in the excerpt (seed {seed})")
         for job, (_, font, font_file), meta_file in zip(mine, fonts, metas):
             audio = render_with(tracks, settings, n_samples, font_file)
             if not np.abs(audio).max() > 1e-4:
