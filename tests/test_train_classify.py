@@ -90,6 +90,34 @@ def test_random_colour_is_a_bounded_eq_on_training_music_only(quick_data):
     assert ClassifySampler(quick_data, "val", 0.5, batch_size=1).colour_share == 0  # validation is untouched
 
 
+def test_sampler_draws_music_from_the_label_balanced_training_split(quick_data):
+    from train.classify_data import ClassifySampler
+    from train.datapaths import TRAIN_FAMILIES_SPLIT
+
+    with pytest.raises(FileNotFoundError, match="python -m train.render_families --split train"):
+        ClassifySampler(quick_data, "train", 1.0, batch_size=1, extra_music=(TRAIN_FAMILIES_SPLIT,))
+    proc = subprocess.run([sys.executable, "-m", "train.render_families", "--split", "train", "--per-family", "1",
+                           "--seconds", "2", "--out", str(quick_data)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    index = json.loads((quick_data / f"{TRAIN_FAMILIES_SPLIT}_music.json").read_text())
+    assert len(index["clips"]) == 12 and {c["soundfont"] for c in index["clips"]} == {"fluidr3"}  # never TimGM6mb
+
+    sampler = ClassifySampler(quick_data, "train", 1.0, batch_size=1, seed=0, extra_music=(TRAIN_FAMILIES_SPLIT,),
+                              extra_music_share=1.0)
+
+    def main_store_crop(*args, **kwargs):
+        raise AssertionError("a music scene cropped the main split")
+
+    sampler.music.crop = main_store_crop
+    for _ in range(4):
+        audio, targets = sampler.make_example("music")
+        assert np.abs(audio).max() > 0 and targets[:, :12].any()  # music with labels, from train_families
+    with pytest.raises(ValueError, match="extra_music_share"):
+        ClassifySampler(quick_data, "train", 1.0, batch_size=1, extra_music=(TRAIN_FAMILIES_SPLIT,),
+                        extra_music_share=1.5)
+
+
 def test_validation_set_is_cached_and_covers_the_scenes(quick_data):
     from train.classify_data import SCENE_NAMES, make_classify_validation_set
 

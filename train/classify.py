@@ -121,7 +121,9 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
     train_step = loop.jit_train_step(make_loss(config), optimizer, sharding)
     forward = jax.jit(make_forward(config.model))
     sampler = ClassifySampler(data_dir, "train", config.segment_seconds, config.batch_size,
-                              seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3)
+                              seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3,
+                              extra_music=tuple(config.extra_music_splits),
+                              extra_music_share=config.extra_music_share)
     val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED)
 
     def next_batch():

@@ -149,10 +149,13 @@ class ClassifySampler:
         prefetch: batches prepared ahead by a background thread (0: none).
         music_split: take the music from this packed split instead (e.g. ``val_unseen_sf``); speech and
             noise still come from ``split``.
+        extra_music: more packed music splits (e.g. ``train_families``) that a music crop comes from with
+            probability ``extra_music_share`` (drum-only scenes keep to the main split's drum clips).
     """
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int = 0, *,
-                 prefetch: int = 0, music_split: str | None = None):
+                 prefetch: int = 0, music_split: str | None = None, extra_music: tuple[str, ...] = (),
+                 extra_music_share: float = 0.0):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
@@ -162,6 +165,10 @@ class ClassifySampler:
         root = Path(data_dir)
         self.colour_share = COLOUR_SHARE if split == "train" else 0.0
         self.music = ClipStore(root, music_split or split, "music")
+        if not 0.0 <= extra_music_share <= 1.0:
+            raise ValueError(f"extra_music_share must be in [0, 1], got {extra_music_share}")
+        self.extra_music = [ClipStore(root, extra, "music") for extra in extra_music]
+        self.extra_music_share = extra_music_share if self.extra_music else 0.0
         self.speech = ClipStore(root, split, "speech")
         self.noise = ClipStore(root, split, "noise")
         styles = [c.get("style") for c in self.music.index["clips"]]
@@ -218,6 +225,13 @@ class ClassifySampler:
         return {"audio": audio, "targets": targets, "scene": np.asarray(scenes, np.int32)}
 
     # ---- one example -----------------------------------------------------------------------------------
+    def _music_store(self) -> ClipStore:
+        """The main music split, or with `extra_music_share` one of the extra ones (no draw when there are none,
+        so a sampler without extras makes the very examples it always made)."""
+        if self.extra_music and self.rng.random() < self.extra_music_share:
+            return self.extra_music[int(self.rng.integers(len(self.extra_music)))]
+        return self.music
+
     def _crop(self, store: ClipStore, loop: bool, with_labels: bool, clips: np.ndarray | None = None):
         """A unit-RMS crop (redrawn while silent, up to 8 times) and its label frames (or None)."""
         rng, t = self.rng, self.n_samples
@@ -271,8 +285,10 @@ class ClassifySampler:
 
         music = labels = speech = noise = None
         if has["music"]:
-            clips = self.drum_clips if scene == "drums" else None
-            music, labels = self._crop(self.music, False, True, clips)
+            if scene == "drums":
+                music, labels = self._crop(self.music, False, True, self.drum_clips)
+            else:
+                music, labels = self._crop(self._music_store(), False, True)
             if rng.random() < self.colour_share:
                 music = random_colour(music, rng)
                 music /= max(float(_rms(music)), _EPS)

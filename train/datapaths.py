@@ -16,6 +16,7 @@ Layout of a data directory::
     val_unseen_sf_music.*                   val music re-rendered with unseen soundfonts (train.render_unseen)
     val_excerpts_music.*                    the same excerpts cut from val_music: their paired control
     val_families[_unseen_sf]_music.*        label-balanced held-out music, FluidR3 / TimGM6mb (train.render_families)
+    train_families_music.*                  label-balanced training music, FluidR3 (render_families --split train)
     val_set.<music split>.npz               validation mixtures with music from another split
 """
 
@@ -48,6 +49,9 @@ FAMILIES_SPLIT = "val_families"
 FAMILIES_UNSEEN_SPLIT = "val_families_unseen_sf"
 """Music only: the same arrangements as FAMILIES_SPLIT rendered with an unseen soundfont (TimGM6mb)."""
 
+TRAIN_FAMILIES_SPLIT = "train_families"
+"""Music only: label-balanced short arrangements of *training* pieces in FluidR3, for the classifier's sampler."""
+
 MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT,
                  "families": FAMILIES_SPLIT, "families-unseen-soundfonts": FAMILIES_UNSEEN_SPLIT}
 """Where evaluations take their music from: the val split itself (None) or another packed music split."""
@@ -69,7 +73,8 @@ MUSIC_SOURCE_TAGS = {"unseen-soundfonts": "unseen_sf", "val-excerpts": "val_exce
 figures on one source never overwrite another's."""
 
 SPLIT_MADE_BY = {UNSEEN_SF_SPLIT: "train.render_unseen", VAL_EXCERPTS_SPLIT: "train.render_unseen",
-                 FAMILIES_SPLIT: "train.render_families", FAMILIES_UNSEEN_SPLIT: "train.render_families"}
+                 FAMILIES_SPLIT: "train.render_families", FAMILIES_UNSEEN_SPLIT: "train.render_families",
+                 TRAIN_FAMILIES_SPLIT: "train.render_families --split train"}
 """The module that renders each extra music split (train and val come from train.build_data)."""
 
 

@@ -50,8 +50,9 @@ class ClipStore:
     def __init__(self, root: Path, split: str, kind: str):
         index_file = datapaths.index_path(root, split, kind)
         if not index_file.exists():
-            raise FileNotFoundError(f"{index_file} is missing: build the data first with "
-                                    f"`python -m train.build_data --out {root}`.")
+            made_by = datapaths.SPLIT_MADE_BY.get(split, "train.build_data")
+            raise FileNotFoundError(f"{index_file} is missing: render it first with "
+                                    f"`python -m {made_by} --out {root}`.")
         self.index = json.loads(index_file.read_text())
         clips = self.index["clips"]
         if not clips:

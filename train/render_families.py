@@ -1,6 +1,7 @@
-"""A label-balanced evaluation set of held-out music, in the training soundfont and in an unseen one.
+"""Label-balanced music: many short arrangements, each featuring one instrument family.
 
-    python -m train.render_families [--per-family 8] [--seconds 10] [--out DIR]
+    python -m train.render_families [--per-family 8] [--seconds 10] [--out DIR]          # evaluation set
+    python -m train.render_families --split train --per-family 100                       # training set
 
 Why this exists: the val split is 38 clips drawn like the training data, so a family can sound in just
 two or three of them (its bowed strings: none), and a per-label AP rests on a handful of windows. This
@@ -11,9 +12,14 @@ mix -- plus as many drum-only clips. Every arrangement is rendered twice, note f
 * ``val_families``: with FluidR3 (the training soundfont): unseen pieces and arrangements;
 * ``val_families_unseen_sf``: with TimGM6mb, a soundfont no training clip used: unseen sound as well.
 
-Both are packed like any music split, with labels from the MIDI note activity; the evaluations select them
-with ``--music-source families`` / ``families-unseen-soundfonts``. Idempotent: rendered clips are kept in
-``clips/<split>/music/`` and skipped, so an interrupted run resumes with the same command.
+The evaluations select them with ``--music-source families`` / ``families-unseen-soundfonts``.
+
+``--split train`` draws from the training pieces instead and renders with FluidR3 only (TimGM6mb stays
+unheard), into ``train_families``: the classifier's training sampler mixes it with the train split, so
+each family is heard in hundreds of arrangements rather than the few dozen of the 400 long train clips.
+
+All are packed like any music split, with labels from the MIDI note activity. Idempotent: rendered clips
+are kept in ``clips/<split>/music/`` and skipped, so an interrupted run resumes with the same command.
 """
 
 from __future__ import annotations
@@ -27,10 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from train import datapaths
-from train.datapaths import FAMILIES_SPLIT, FAMILIES_UNSEEN_SPLIT, SAMPLE_RATE, SAMPLES_PER_FRAME
+from train.datapaths import (FAMILIES_SPLIT, FAMILIES_UNSEEN_SPLIT, SAMPLE_RATE, SAMPLES_PER_FRAME,
+                             TRAIN_FAMILIES_SPLIT)
 
-SEED_BASE = 7_000_000
-"""Seeds of this set (the training and val music use 5_000_000 + ...): no arrangement is shared."""
+SEED_BASE = {"val": 7_000_000, "train": 8_000_000}
+"""Seeds per source split (build_data's music uses 5_000_000 + ...): no arrangement is shared."""
+MAX_PER_FAMILY = 1000  # seeds of one family stay below the next family's
 DEFAULT_PER_FAMILY = 8
 DEFAULT_SECONDS = 10.0
 UNSEEN_FONT = "timgm6mb"
@@ -45,21 +53,35 @@ def families() -> list[str]:
     return [f for f in render_music.FAMILIES if f != "unlabeled"] + [DRUMS]
 
 
-def val_pieces() -> dict[str, list]:
-    """Val-split pieces of the corpus by style group (the groups build_data balances)."""
+def split_pieces(split: str) -> dict[str, list]:
+    """Pieces of the corpus in one split ("train" or "val") by style group (the groups build_data balances)."""
     from train import build_data, render_music
 
     groups: dict[str, list] = {}
     for piece in render_music.list_pieces():
-        if build_data.piece_split(piece.piece_id) == "val":
+        if build_data.piece_split(piece.piece_id) == split:
             groups.setdefault(render_music.piece_group(piece), []).append(piece)
     return groups
 
 
-def plan(per_family: int) -> list[tuple[str, int, str]]:
-    """(family, seed, clip name) of every clip, in render order."""
-    return [(family, SEED_BASE + 1000 * i + k, f"{family}-{k:02d}")
-            for i, family in enumerate(families()) for k in range(per_family)]
+def plan(per_family: int, split: str = "val") -> list[tuple[str, int, str]]:
+    """(family, seed, clip name) of every clip, in render order (families interleaved for --split train, so
+    an interrupted render is still balanced)."""
+    if not 1 <= per_family <= MAX_PER_FAMILY:
+        raise ValueError(f"per_family must be 1..{MAX_PER_FAMILY}, got {per_family}")
+    names = families()
+    order = ([(i, k) for i in range(len(names)) for k in range(per_family)] if split == "val"
+             else [(i, k) for k in range(per_family) for i in range(len(names))])
+    return [(names[i], SEED_BASE[split] + MAX_PER_FAMILY * i + k, f"{names[i]}-{k:02d}") for i, k in order]
+
+
+def output_splits(split: str) -> list[tuple[str, str]]:
+    """(packed split, soundfont name) rendered from a source split: unseen soundfonts never for training."""
+    if split == "val":
+        return [(FAMILIES_SPLIT, "fluidr3"), (FAMILIES_UNSEEN_SPLIT, UNSEEN_FONT)]
+    if split == "train":
+        return [(TRAIN_FAMILIES_SPLIT, "fluidr3")]
+    raise ValueError(f"split must be 'train' or 'val', got {split!r}")
 
 
 def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse):
@@ -94,16 +116,19 @@ def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], use
 
 
 def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEFAULT_SECONDS, *,
-          log=print) -> dict:
-    """Render (or reuse) every clip in both soundfonts and pack the two splits."""
+          split: str = "val", log=print) -> dict:
+    """Render (or reuse) every clip of `split`'s pieces in each of its soundfonts and pack the splits."""
     from train import build_data, render_music
-    from train.render_unseen import UNSEEN_SOUNDFONTS, render_with, resolve_soundfonts
+    from train.render_unseen import render_with, resolve_soundfonts
 
     root = Path(root)
-    unseen = resolve_soundfonts([UNSEEN_FONT])[0]
-    fonts = ((FAMILIES_SPLIT, "fluidr3", render_music.SOUNDFONT), (FAMILIES_UNSEEN_SPLIT, unseen.name, unseen.path))
-    assert unseen.name in UNSEEN_SOUNDFONTS
-    pieces, used, parsed = val_pieces(), set(), {}
+    files = {"fluidr3": render_music.SOUNDFONT}
+    fonts = []
+    for out_split, font in output_splits(split):
+        if font not in files:
+            files[font] = resolve_soundfonts([font])[0].path
+        fonts.append((out_split, font, files[font]))
+    pieces, used, parsed = split_pieces(split), set(), {}
 
     def parse(piece):
         if piece.piece_id not in parsed:
@@ -112,14 +137,15 @@ def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEF
 
     jobs: dict[str, list] = {split: [] for split, _, _ in fonts}
     started = time.monotonic()
-    todo = plan(per_family)
+    todo = plan(per_family, split)
     for i, (family, seed, name) in enumerate(todo, 1):
         mine = [build_data.Job(split, "music", name, seed, {"featured": family}) for split, _, _ in fonts]
         for job in mine:
             jobs[job.split].append(job)
         metas = [build_data._paths(root, job)["meta"] for job in mine]
         if all(m.exists() for m in metas):
-            used.add(json.loads(metas[0].read_text())["source"])
+            if family != DRUMS:
+                used.add(json.loads(metas[0].read_text())["source"])
             continue
         tracks, length, meta, settings = arrange(family, seed, seconds, pieces, used, parse)
         n_samples = int(min(length, seconds) * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
@@ -147,16 +173,18 @@ def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEF
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.render_families", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=("val", "train"), default="val",
+                        help="pieces to draw from: val (the evaluation sets, default) or train (train_families)")
     parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
                         help="clips per family (11 pitched families + drums; default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="clip length (default: %(default)s)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help=f"data directory (default ${datapaths.ENV_VAR} or ~/.cache/rtmusic/data)")
     args = parser.parse_args(argv)
-    if args.per_family < 1 or args.seconds < 2.0:
-        parser.error("--per-family must be at least 1 and --seconds at least 2")
+    if not 1 <= args.per_family <= MAX_PER_FAMILY or args.seconds < 2.0:
+        parser.error(f"--per-family must be 1..{MAX_PER_FAMILY} and --seconds at least 2")
     try:
-        summary = build(datapaths.data_dir(args.out), args.per_family, args.seconds,
+        summary = build(datapaths.data_dir(args.out), args.per_family, args.seconds, split=args.split,
                         log=lambda text: print(text, file=sys.stderr, flush=True))
     except (KeyError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"render_families: {exc.args[0] if exc.args else exc}", file=sys.stderr)
@@ -166,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     for split, info in summary["splits"].items():
         print(f"{split}: {info['clips']} clips, {info['seconds'] / 60:.1f} min ({info['soundfont']})")
-    print(f"{summary['pieces']} val pieces, built in {summary['build_seconds']:.0f} s")
+    print(f"{summary['pieces']} {args.split} pieces, built in {summary['build_seconds']:.0f} s")
     return 0
 
 

@@ -29,6 +29,10 @@ class ClassifyTrainConfig:
     val_seconds: float = 5.0
     seed: int = 0
     log_every: int = 10
+    # Label-balanced short arrangements of training pieces (`python -m train.render_families --split train`):
+    # half the music crops come from them, so each family is heard in far more arrangements.
+    extra_music_splits: tuple[str, ...] = ("train_families",)
+    extra_music_share: float = 0.5
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -43,7 +47,7 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         model = ClassifierConfig(hidden=16, layers=1, bands=16, feature_window=960, band_low_hz=40.0)
         return replace(ClassifyTrainConfig(), model=model, batch_size=2,
                        segment_seconds=0.3, steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2,
-                       val_clips=4, val_seconds=1.2, log_every=1)
+                       val_clips=4, val_seconds=1.2, log_every=1, extra_music_splits=())
     if name == "v1":  # the shipped classifier's recipe: the denoiser's 10 ms frame, 64 bands, 2 x 96
         return replace(ClassifyTrainConfig(), model=ClassifierConfig())
     raise ValueError(f"unknown config {name!r}; choose 'default', 'v1' or 'tiny'")
