@@ -148,11 +148,15 @@ def test_tiny_training_checkpoints_evaluates_resumes_and_benches(quick_data, tmp
     assert any("map" in r and "macro_f1" in r and "val_bce" in r for r in rows)
     assert checkpoint.read_header(run_dir / "latest.rtm")["meta"]["step"] == 4
 
+    # A best.json scored on another validation set is not compared with: the next evaluation replaces it.
+    (run_dir / "best.json").write_text(json.dumps({"step": 2, "val_set": "elsewhere", "score": 99.0}))
     second = _train(run_dir, quick_data, "--steps", "6")  # resumes from step 4
     assert second.returncode == 0, second.stderr[-2000:]
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4, 5, 6]
     assert checkpoint.read_header(run_dir / "latest.rtm")["meta"]["step"] == 6
+    best = json.loads((run_dir / "best.json").read_text())
+    assert best["val_set"] == "val" and best["step"] == 6 and best["score"] < 99.0
 
     # The checkpoint is a classifier rtmusic runs.
     model = model_from_checkpoint(run_dir / "best.rtm")

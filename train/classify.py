@@ -124,7 +124,8 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
                               seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3,
                               extra_music=tuple(config.extra_music_splits),
                               extra_music_share=config.extra_music_share)
-    val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED)
+    val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED,
+                                       music_split=config.val_music_split)
 
     def next_batch():
         batch = sampler.next_batch()
@@ -140,6 +141,7 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
         describe_eval=lambda f: f"val mAP {f['map']:.3f}, macro-F1 {f['macro_f1']:.3f}, BCE {f['val_bce']:.4f}",
         curves=CURVES, close=sampler.close,
         complete_config=lambda stored: ClassifierConfig.from_dict(stored).to_dict(),
+        val_set=config.val_music_split or "val",
     )
     return loop.fit(config, run_dir, task, train_step, sharding, optimizer, fresh=fresh, progress=progress,
                     max_minutes=max_minutes)

@@ -27,7 +27,8 @@ from train.export import training_summary
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
 
 
-def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int) -> str:
+def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int,
+               val_music: str = "val") -> str:
     cfg = header["config"]
     rows = "\n".join(f"| {k[3:]} | {v:.3f} |" for k, v in figures.items() if k.startswith("ap_"))
     history = cfg.get("feature_window", cfg["window"])
@@ -46,16 +47,18 @@ dense embedding -> {cfg['layers']} LSTM layers of {cfg['hidden']} units -> sigmo
 File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).
 
 ## Training
-- Data: `python -m train.build_data` (see `train/DATA.md`), scenes mixed by `train.classify_data`: music
-  (solos, ensembles, bands, drums), speech, noise, silence and near-silence, quiet scenes and mixtures, with
-  sources entering and leaving; per-hop targets from the MIDI labels and component levels.
+- Data: `python -m train.build_data` and `python -m train.render_families [--split train --per-family 100]`
+  (see `train/DATA.md`), scenes mixed by `train.classify_data`: music (solos, ensembles, bands, drums;
+  {'share ' + str(train_config.get('extra_music_share')) + ' of crops from ' + ', '.join(train_config['extra_music_splits']) + ', ' if train_config.get('extra_music_splits') else ''}random EQ on training music), speech, noise, silence and
+  near-silence, quiet scenes and mixtures, with sources entering and leaving; per-hop targets from the MIDI
+  labels and component levels.
 - Command: `python -m train.classify{'' if cfg.get('feature_window', cfg['window']) != cfg['window'] else ' --config v1'}` (batch {train_config['batch_size']} x
   {train_config['segment_seconds']} s, AdamW lr {train_config['learning_rate']}, per-hop binary cross-entropy),
   then `python -m train.export_classifier`.
 - Steps: {summary['steps']}; wall time {summary['wall_hours']:.1f} h over {summary['sessions']} session(s) on
   {platform.processor() or platform.machine()} ({os.cpu_count()} CPU cores, JAX {jax.__version__}).
 
-## Validation (held-out scenes: {val_clips} clips, shipped float16 weights, 1-second windows)
+## Validation (held-out scenes: {val_clips} clips, music from `{val_music}`, shipped float16 weights, 1-second windows)
 Window statistic: {WINDOW_STATISTIC}. mAP **{figures['map']:.3f}**, macro-F1 {figures['macro_f1']:.3f}
 (threshold 0.5), per-hop BCE {figures['val_bce']:.4f}. Decision latency and per-label F1:
 `python -m bench.classify_eval` (bench/README.md).
@@ -89,11 +92,12 @@ def main(argv=None) -> int:
     train_config = json.loads((args.run_dir / "config.json").read_text())
     defaults = get_config("default")
     clips, seconds = train_config.get("val_clips", defaults.val_clips), train_config.get("val_seconds", defaults.val_seconds)
-    val = make_classify_validation_set(data_dir(args.data_dir), clips, seconds, seed=VAL_SEED)
+    music_split = train_config.get("val_music_split")
+    val = make_classify_validation_set(data_dir(args.data_dir), clips, seconds, seed=VAL_SEED, music_split=music_split)
     skip = int(round(train_config.get("mask_seconds", defaults.mask_seconds) * config.samplerate / config.hop))
     figures = evaluate(jax.jit(make_forward(config)), jax.tree_util.tree_map(np.asarray, shipped), val, config, skip)
     card = model_card(checkpoint.read_header(args.out), figures, training_summary(args.run_dir), train_config,
-                      args.out.stat().st_size, clips)
+                      args.out.stat().st_size, clips, music_split or "val")
     args.out.with_suffix(".md").write_text(card)
     checkpoint.save(args.out, shipped, kind="classifier", config=header["config"], meta={**meta, "validation": figures},
                     dtype="float16")

@@ -178,6 +178,9 @@ class Task:
     # A checkpoint's stored config -> the full config dict (defaults filled in), so a run written before
     # a new optional field existed still resumes when its model is the same.
     complete_config: Callable[[dict], dict] = lambda stored: stored
+    # Names the validation set `evaluate` scores on: a best.json scored on another set is not compared with
+    # (the next evaluation becomes the best), so changing the set mid-run never keeps a stale best.
+    val_set: str = "val"
 
 
 def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optimizer, *, fresh: bool = False,
@@ -195,7 +198,15 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
     state = jax.device_put(state, sharding.replicated)
     start_step = int(state.step)
     best_file = run_dir / "best.json"
-    best = json.loads(best_file.read_text())["score"] if best_file.exists() else -np.inf
+    best = -np.inf
+    if best_file.exists():
+        stored = json.loads(best_file.read_text())
+        if stored.get("val_set", "val") == task.val_set:
+            best = stored["score"]
+        else:
+            print(f"train: best.json (step {stored.get('step')}) was scored on {stored.get('val_set', 'val')!r}, "
+                  f"this run validates on {task.val_set!r}: the next evaluation starts a new best",
+                  file=sys.stderr, flush=True)
     deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
     last_figures: dict[str, float] = {}
     columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
@@ -227,7 +238,8 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
                         best = last_figures["score"]
                         checkpoint.save(run_dir / "best.rtm", jax.device_get(state.weights), kind=task.kind,
                                         config=task.model_config, meta={"step": done, "validation": last_figures})
-                        best_file.write_text(json.dumps({"step": done, **last_figures}, indent=1))
+                        best_file.write_text(json.dumps({"step": done, "val_set": task.val_set, **last_figures},
+                                                        indent=1))
                     plot_curves(run_dir, task.curves)
                     bar.console.log(f"step {done}: {task.describe_eval(last_figures)}")
                 if deadline is not None and time.monotonic() > deadline:

@@ -33,6 +33,9 @@ class ClassifyTrainConfig:
     # half the music crops come from them, so each family is heard in far more arrangements.
     extra_music_splits: tuple[str, ...] = ("train_families",)
     extra_music_share: float = 0.5
+    # Music of the validation set: the label-balanced held-out `val_families` (`python -m train.render_families`;
+    # every family in 80-190 windows), not the val split (38 clips: some families in a handful of windows).
+    val_music_split: str | None = "val_families"
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -47,7 +50,8 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         model = ClassifierConfig(hidden=16, layers=1, bands=16, feature_window=960, band_low_hz=40.0)
         return replace(ClassifyTrainConfig(), model=model, batch_size=2,
                        segment_seconds=0.3, steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2,
-                       val_clips=4, val_seconds=1.2, log_every=1, extra_music_splits=())
+                       val_clips=4, val_seconds=1.2, log_every=1, extra_music_splits=(),
+                       val_music_split=None)
     if name == "v1":  # the shipped classifier's recipe: the denoiser's 10 ms frame, 64 bands, 2 x 96
         return replace(ClassifyTrainConfig(), model=ClassifierConfig())
     raise ValueError(f"unknown config {name!r}; choose 'default', 'v1' or 'tiny'")
