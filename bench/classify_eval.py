@@ -13,7 +13,7 @@ from a fresh state by `Processor.process`, exactly as `rtmusic process --task cl
   the time from the onset to the end of the first hop whose probability reaches 0.5; onsets with no such
   hop within `--max-wait` seconds count as missed (the detection rate says how many were found).
 
-Writes results.json and summary.md to --out.
+Writes results.json, summary.md and per_label.png (AP against chance, onsets labelled within 500 ms) to --out.
 
     python -m bench.classify_eval                                  # the default classifier
     python -m bench.classify_eval --model runs/classify/best.rtm --clips 110
@@ -126,6 +126,40 @@ def evaluate(probs: list[np.ndarray], targets: np.ndarray, names: tuple[str, ...
     }
 
 
+def plot_per_label(report: dict, path: Path) -> None:
+    """Per-label AP as bars, each against its chance level (the share of positive windows), and the onsets
+    labelled within 500 ms: where a reader looks first to see which labels work."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = report["summary"]
+    names = list(s["per_label"])
+    ap = [s["per_label"][n]["ap"] or 0.0 for n in names]
+    chance = [s["per_label"][n]["positive_windows"] / max(s["windows"], 1) for n in names]
+    quick = [s["per_label"][n]["within_target"] / max(s["per_label"][n]["onsets"], 1) for n in names]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 5), sharey=True)
+    y = np.arange(len(names))
+    left.barh(y, ap, color="tab:blue", label="AP")
+    left.scatter(chance, y, color="black", marker="|", s=120, label="chance (share of positive windows)", zorder=3)
+    left.set_xlim(0, 1)
+    left.set_yticks(y, names)
+    left.invert_yaxis()
+    left.set_xlabel("average precision over 1-s windows")
+    left.set_title(f"mAP {s['map']}")
+    left.legend(loc="center right", fontsize=8)  # beside the short instrument bars
+    right.barh(y, quick, color="tab:green")
+    right.set_xlim(0, 1)
+    right.set_xlabel(f"share of onsets labelled within {ONSET_TARGET_S * 1000:g} ms")
+    right.set_title(f"all labels: {s.get('within_target_rate')}")
+    source = report.get("music_source", "val")
+    fig.suptitle(f"{report['model']} - {report['clips']} clips, music: {source}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def markdown(report: dict) -> str:
     s = report["summary"]
     lines = [
@@ -216,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "summary.md").write_text(markdown(report))
+    plot_per_label(report, out / "per_label.png")
     print(markdown(report))
-    print(f"wrote {out / 'results.json'} and {out / 'summary.md'}", file=sys.stderr)
+    print(f"wrote {out / 'results.json'}, {out / 'summary.md'} and {out / 'per_label.png'}", file=sys.stderr)
     return 0
 
 

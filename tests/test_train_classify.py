@@ -177,6 +177,7 @@ def test_tiny_training_checkpoints_evaluates_resumes_and_benches(quick_data, tmp
     assert report["clips"] == 11 and set(report["summary"]["per_label"]) == set(CLASSIFIER_LABELS)
     assert report["summary"]["windows"] == 22 and 0.0 <= report["summary"]["map"] <= 1.0
     assert "| silence |" in (out / "summary.md").read_text()
+    assert (out / "per_label.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     shipped = tmp_path / "weights" / "classifier.rtm"
     export = subprocess.run(
