@@ -289,7 +289,7 @@ class ClassifySampler:
                 music, labels = self._crop(self.music, False, True, self.drum_clips)
             else:
                 music, labels = self._crop(self._music_store(), False, True)
-            if rng.random() < self.colour_share:
+            if self.colour_share and rng.random() < self.colour_share:  # no draw for validation: its sets stay put
                 music = random_colour(music, rng)
                 music /= max(float(_rms(music)), _EPS)
             self._gate(music, labels)
