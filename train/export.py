@@ -56,7 +56,8 @@ File: `denoiser.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON h
   -5..20 dB SNR with random levels, clean-only and noise-only examples. Validation pieces, voices and noise
   seeds are held out.
 - Command: `python -m train.denoise` (config `default`: batch {train_config['batch_size']} x
-  {train_config['segment_seconds']} s, AdamW lr {train_config['learning_rate']}, loss
+  {train_config['segment_seconds']} s, AdamW lr {train_config['learning_rate']} with cosine decay to
+  step {train_config['steps']}, loss
   {train_config['snr_loss_weight']} x (-SNR dB / 10) + {train_config.get('spectral_loss_weight', 1.0)} x compressed
   spectral loss), then `python -m train.export`. Steps 0-2530 used 0.05 x SNR + 1.0 x a three-resolution
   spectral loss; that run barely moved SI-SDR, so it was resumed with the SNR term leading.

@@ -53,7 +53,8 @@ File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON
   near-silence, quiet scenes and mixtures, with sources entering and leaving; per-hop targets from the MIDI
   labels and component levels.
 - Command: `python -m train.classify{'' if cfg.get('feature_window', cfg['window']) != cfg['window'] else ' --config v1'}` (batch {train_config['batch_size']} x
-  {train_config['segment_seconds']} s, AdamW lr {train_config['learning_rate']}, per-hop binary cross-entropy),
+  {train_config['segment_seconds']} s, AdamW lr {train_config['learning_rate']} with cosine decay to
+  step {train_config['steps']}, per-hop binary cross-entropy),
   then `python -m train.export_classifier`.
 - Steps: {summary['steps']}; wall time {summary['wall_hours']:.1f} h over {summary['sessions']} session(s) on
   {platform.processor() or platform.machine()} ({os.cpu_count()} CPU cores, JAX {jax.__version__}).
