@@ -85,7 +85,7 @@ def output_splits(split: str) -> list[tuple[str, str]]:
 
 
 def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse):
-    """(tracks, length s, description, synth settings) of one clip featuring `family`, from an unused val piece."""
+    """(tracks, length s, description, synth settings) of one clip featuring `family`, from an unused piece of `pieces`."""
     from train import build_data, render_music
 
     rng = np.random.default_rng(seed)
@@ -112,7 +112,7 @@ def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], use
         used.add(piece.piece_id)
         meta.update(source=piece.piece_id, collection=piece.collection, group=group, featured=family)
         return tracks, length, meta, render_music.draw_synth_settings(rng)
-    raise RuntimeError(f"no val piece gave a {family} clip in {ATTEMPTS} tries: " + "; ".join(errors))
+    raise RuntimeError(f"no piece of the split gave a {family} clip in {ATTEMPTS} tries: " + "; ".join(errors))
 
 
 def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEFAULT_SECONDS, *,
