@@ -43,10 +43,27 @@ class DenoiserConfig:
     # and rises at most this many dB per second, so it sits under music and speech but on steady noise.
     # The running *mean* level alone makes a sustained note look exactly like stationary noise.
     floor_rise_db_per_s: float = 0.0
+    # Fine-resolution features (0 = off, the step-11500 model): the lowest `fine_bins` bins of a spectrum of
+    # the last `feature_window` input samples (causal history: no added latency). At 1920 samples the bins
+    # are 25 Hz apart, so the harmonics of a note or a voice stand apart from the noise between them, which
+    # the 100 Hz bins of the 10 ms frame cannot show. The gains still shape the 10 ms frame.
+    feature_window: int = 0  # 0: the window itself (no longer history)
+    fine_bins: int = 0
 
     def __post_init__(self):
         if self.floor_rise_db_per_s < 0:
             raise ParameterError(f"floor_rise_db_per_s must be >= 0 (0 = no floor feature), got {self.floor_rise_db_per_s}")
+        if self.feature_window and (self.feature_window < self.window or self.feature_window % self.hop):
+            raise ParameterError(
+                f"feature_window ({self.feature_window}) must be 0 (the window) or at least window ({self.window}) "
+                f"and a multiple of hop ({self.hop}); e.g. 1920 (40 ms, 25 Hz bins at 48 kHz) for hop 240"
+            )
+        if not 0 <= self.fine_bins <= self.history // 2 + 1 or (self.fine_bins and self.history == self.window):
+            raise ParameterError(
+                f"fine_bins must be 0 (off) or between 1 and {self.history // 2 + 1} with a feature_window "
+                f"longer than the window ({self.window}); got fine_bins {self.fine_bins}, feature_window "
+                f"{self.feature_window}"
+            )
         if self.window % self.hop or self.window < self.hop:
             raise ParameterError(
                 f"window ({self.window}) must be a multiple of hop ({self.hop}); pick e.g. hop=240, window=480"
@@ -57,6 +74,11 @@ class DenoiserConfig:
     @property
     def bins(self) -> int:
         return self.window // 2 + 1
+
+    @property
+    def history(self) -> int:
+        """Samples of input the features see: the window, or the longer `feature_window`."""
+        return self.feature_window or self.window
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,8 +124,10 @@ def mask_net(config: DenoiserConfig) -> MaskNet:
 
 
 def feature_size(config: DenoiserConfig) -> int:
-    """Normalised level and absolute level per bin, plus the level above the noise floor when enabled."""
-    return (3 if config.floor_rise_db_per_s > 0 else 2) * config.bins
+    """Normalised level and absolute level per bin, the level above the noise floor when enabled, and the
+    normalised and absolute level of each fine-resolution bin when enabled (appended last, so a net
+    warm-started from one without them starts by ignoring them)."""
+    return (3 if config.floor_rise_db_per_s > 0 else 2) * config.bins + 2 * config.fine_bins
 
 
 def init_mask_net(config: DenoiserConfig, seed: int = 0):

@@ -66,6 +66,7 @@ class MaskCarry(NamedTuple):
     level_db: jax.Array  # [bins] running per-bin level, normalises features
     lstm: LstmState  # per layer (c [hidden], h [hidden])
     floor_db: jax.Array  # [bins] per-bin noise-floor estimate (unused when the config has no floor feature)
+    fine_level_db: jax.Array  # [fine_bins] running level of the fine-resolution bins ([0] when they are off)
 
 
 StepFn = Callable[[Any, Any, jax.Array], tuple[Any, tuple[jax.Array, StepAux]]]
@@ -142,10 +143,16 @@ def bypass_model(samplerate: int = 48000, hop: int = 240, window: int = 480) -> 
 
 
 def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> StreamModel:
-    """STFT mask denoiser: sqrt-Hann analysis -> per-bin gains from the LSTM -> overlap-add."""
+    """STFT mask denoiser: sqrt-Hann analysis -> per-bin gains from the LSTM -> overlap-add.
+
+    With `config.fine_bins` the features also see a longer causal history (`feature_window` samples, Hann,
+    finer bins); the analysis memory then holds that history and the 10 ms frame is its newest part.
+    """
     net = mask_net(config)
-    hop, window = config.hop, config.window
+    hop, window, history = config.hop, config.window, config.history
     win = jnp.asarray(dsp.sqrt_hann(window))
+    fine_taper = jnp.asarray(dsp.feature_taper(window, history))
+    fine_bins = config.fine_bins
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
     use_floor = config.floor_rise_db_per_s > 0
     floor_rise = config.floor_rise_db_per_s * hop / config.samplerate  # dB per hop
@@ -153,12 +160,15 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     def init_carry() -> MaskCarry:
         tail = jnp.zeros((window - hop,), jnp.float32)
         level = jnp.full((config.bins,), LEVEL_INIT_DB, jnp.float32)
-        return MaskCarry(tail, tail, level, net.initialize_carry(), jnp.full((config.bins,), FLOOR_INIT_DB, jnp.float32))
+        return MaskCarry(jnp.zeros((history - hop,), jnp.float32), tail, level, net.initialize_carry(),
+                         jnp.full((config.bins,), FLOOR_INIT_DB, jnp.float32),
+                         jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32))
 
     def step(params, carry: MaskCarry, hop_samples):
         knobs: Knobs = params["knobs"]
         x = dsp.sanitize(hop_samples.astype(jnp.float32))
-        frame_tail, frame = dsp.analysis_frame(carry.frame_tail, x)
+        frame_tail, long_frame = dsp.analysis_frame(carry.frame_tail, x)  # [feature_window]
+        frame = long_frame[history - window:]  # [window]: the 10 ms frame the gains shape
         spectrum = dsp.stft_frame(frame, win)
         level = dsp.power_db(spectrum)
         level_db = decay * carry.level_db + (1.0 - decay) * level
@@ -167,6 +177,11 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         if use_floor:
             floor_db = jnp.minimum(level, floor_db + floor_rise)
             features.append((level - floor_db) / 20.0)
+        fine_level_db = carry.fine_level_db
+        if fine_bins:
+            fine = dsp.power_db(dsp.stft_frame(long_frame, fine_taper)[:fine_bins])
+            fine_level_db = decay * carry.fine_level_db + (1.0 - decay) * fine
+            features += [(fine - fine_level_db) / 20.0, (fine - LEVEL_INIT_DB) / 30.0]
         features = jnp.concatenate(features)
         lstm, gains = net.apply({"params": params["net"]}, carry.lstm, features)
         gains = jnp.maximum(gains, knobs.min_gain)
@@ -176,11 +191,11 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         out = wet + knobs.dry_mix * (dry - wet)
         in_power = jnp.sum(jnp.abs(spectrum) ** 2) + 1e-9
         gain_db = 10.0 * jnp.log10((jnp.sum(jnp.abs(shaped) ** 2) + 1e-9) / in_power)
-        new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm, floor_db), out,
-                                          dry)
+        new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm, floor_db,
+                                                             fine_level_db), out, dry)
         return new_carry, (out, StepAux(gain_db[None], reset))
 
-    assert feature_size(config) == (3 if use_floor else 2) * config.bins
+    assert feature_size(config) == (3 if use_floor else 2) * config.bins + 2 * fine_bins
     return StreamModel(
         name=name, kind="denoiser", samplerate=config.samplerate, hop=hop, window=window, delay=window - hop,
         aux_names=("gain_db",), init_carry=init_carry, step=step, weights=weights, config=config.to_dict(),

@@ -191,3 +191,58 @@ def test_noise_floor_feature_streams_like_the_scan_and_tracks_the_quietest_level
 def test_floor_config_rejects_a_negative_rise():
     with pytest.raises(ParameterError, match="floor_rise_db_per_s"):
         DenoiserConfig(floor_rise_db_per_s=-1.0)
+
+
+FINE = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40)
+
+
+def test_fine_features_stream_like_the_scan_and_keep_the_frame_latency():
+    """A longer feature history changes neither the delay nor which samples the gains shape."""
+    from rtmusic.models import feature_size
+
+    assert feature_size(FINE) == 2 * FINE.bins + 2 * 40
+    model = denoiser_model(FINE, init_mask_net(FINE, seed=4))
+    assert model.delay == FINE.window - FINE.hop and model.algorithmic_latency == FINE.window
+    carry = model.init_carry()
+    assert carry.frame_tail.shape == (512 - 64,) and carry.fine_level_db.shape == (40,)
+    params = model.params()
+    hops = jnp.asarray(_signal(40, FINE.hop, seed=13, scale=0.3).reshape(-1, FINE.hop))
+    step = jax.jit(model.step)
+    outs = []
+    for h in hops:
+        carry, (out, _) = step(params, carry, h)
+        outs.append(np.asarray(out))
+    _, (out_scan, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(params, model.init_carry(), hops)
+    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    # with the mix knob at 1 the output is the dry input, delayed by exactly window - hop samples
+    _, (dry_out, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(
+        model.params(make_knobs(mix=1.0)), model.init_carry(), hops)
+    flat_in, flat_out = np.asarray(hops).reshape(-1), np.asarray(dry_out).reshape(-1)
+    np.testing.assert_allclose(flat_out[model.delay:], flat_in[: flat_in.size - model.delay], atol=1e-6, rtol=0)
+
+
+def test_fine_features_see_harmonics_the_short_frame_cannot_separate():
+    """Two tones 100 Hz apart: one lump in the 10 ms frame's bins, two peaks with a deep dip in the fine bins."""
+    from rtmusic import dsp
+
+    rate, window, history = 48000, 480, 1920
+    t = np.arange(history) / rate
+    x = (np.sin(2 * np.pi * 1000 * t) + np.sin(2 * np.pi * 1100 * t)).astype(np.float32)
+    short = np.asarray(dsp.power_db(dsp.stft_frame(jnp.asarray(x[-window:]), jnp.asarray(dsp.sqrt_hann(window)))))
+    fine = np.asarray(dsp.power_db(dsp.stft_frame(jnp.asarray(x), jnp.asarray(dsp.feature_taper(window, history)))))
+    assert min(fine[40], fine[44]) > fine[42] + 40.0  # 1000 and 1100 Hz stand apart at 25 Hz bins
+    peaks = [k for k in range(1, short.size - 1) if short[k] > short[k - 1] and short[k] > short[k + 1]
+             and short[k] > short.max() - 20.0]
+    assert len(peaks) == 1  # at 100 Hz bins they are one lump
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"feature_window": 200}, "feature_window"),
+    ({"feature_window": -240}, "feature_window"),
+    ({"feature_window": 500}, "feature_window"),
+    ({"fine_bins": 10}, "fine_bins"),  # fine bins need a longer history than the frame
+    ({"feature_window": 1920, "fine_bins": 962}, "fine_bins"),
+])
+def test_fine_feature_config_rejects_bad_values(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        DenoiserConfig(**kwargs)

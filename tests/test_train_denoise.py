@@ -111,3 +111,26 @@ def test_warm_start_keeps_the_old_function_when_features_are_added():
     wider = DenoiserConfig(hop=64, window=128, hidden=32, layers=1)
     with pytest.raises(ValueError, match="same architecture"):
         warm_start(init_mask_net(wider), old)
+
+
+def test_warm_started_fine_model_streams_exactly_what_the_plain_model_did():
+    """Fine-resolution features added at zero weight: the whole step (history, frame, gains, overlap-add) gives
+    the plain model's output sample for sample until training gives them weight."""
+    import jax
+    import jax.numpy as jnp
+
+    from rtmusic.models import DenoiserConfig, init_mask_net
+    from rtmusic.step import denoiser_model, scan_hops
+    from train.denoise import warm_start
+
+    plain = DenoiserConfig(hop=64, window=128, hidden=16, layers=1)
+    fine = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40)
+    old = init_mask_net(plain, seed=1)
+    new = warm_start(init_mask_net(fine, seed=2), old)
+    hops = jnp.asarray(0.2 * np.random.default_rng(5).standard_normal((30, 64)), jnp.float32)
+    outs = []
+    for config, weights in ((plain, old), (fine, new)):
+        model = denoiser_model(config, weights)
+        _, (out, _) = jax.jit(lambda p, c, x, m=model: scan_hops(m.step, p, c, x))(model.params(), model.init_carry(), hops)
+        outs.append(np.asarray(out))
+    np.testing.assert_allclose(outs[1], outs[0], atol=1e-6)

@@ -8,6 +8,9 @@ from rtmusic.models import DenoiserConfig
 
 
 FLOOR_RISE_DB_PER_S = 5.0  # noise steps are followed within seconds; a held note drifts up only slowly
+# Fine-resolution features: 40 ms of causal history (25 Hz bins), the bins below 4 kHz, where the
+# harmonics of notes and voices lie closer together than the 10 ms frame's 100 Hz bins.
+FINE_MODEL = DenoiserConfig(feature_window=1920, fine_bins=160)
 
 
 @dataclass(frozen=True)
@@ -47,4 +50,7 @@ def get_config(name: str = "default") -> TrainConfig:
                        log_every=1)
     if name == "floor":  # the default plus the noise-floor feature (warm-started: --init-from a default run)
         return replace(TrainConfig(), model=DenoiserConfig(floor_rise_db_per_s=FLOOR_RISE_DB_PER_S))
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'floor' or 'tiny'")
+    if name == "fine":  # the default plus fine-resolution features, warm-started (--init-from a default run):
+        # a new warm-up and cosine cycle at half the first run's peak rate, so the trained part is not shaken loose
+        return replace(TrainConfig(), model=FINE_MODEL, learning_rate=5e-4, steps=6000)
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'floor' or 'tiny'")
