@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
@@ -86,8 +87,60 @@ def test_random_colour_is_a_bounded_eq_on_training_music_only(quick_data):
         gains.append(gain_db)
     assert np.ptp(np.array(gains), axis=0).min() > 3.0  # it really varies from crop to crop
     assert np.array_equal(random_colour(x, np.random.default_rng(3)), random_colour(x, np.random.default_rng(3)))
-    assert ClassifySampler(quick_data, "train", 0.5, batch_size=1).colour_share > 0
-    assert ClassifySampler(quick_data, "val", 0.5, batch_size=1).colour_share == 0  # validation is untouched
+    assert ClassifySampler(quick_data, "train", 0.5, batch_size=1).augment.colour > 0
+    assert ClassifySampler(quick_data, "val", 0.5, batch_size=1).augment.colour == 0  # validation is untouched
+
+
+def test_timbre_augmentation_on_training_music_only(quick_data, monkeypatch):
+    from train import classify_data
+    from train.classify_data import SCENE_NAMES, ClassifySampler, MusicAugment, make_classify_validation_set
+
+    scenes = np.arange(3 * len(SCENE_NAMES)) % len(SCENE_NAMES)
+    timbre = ClassifySampler(quick_data, "train", 1.0, batch_size=1, seed=5, music_augment="timbre")
+    batch = timbre.make_batch(scenes)
+    assert batch["audio"].dtype == np.float32 and batch["audio"].shape == (len(scenes), 48000)
+    assert batch["targets"].shape == (len(scenes), 200, 15) and set(np.unique(batch["targets"])) <= {0.0, 1.0}
+    assert np.isfinite(batch["audio"]).all() and np.abs(batch["audio"]).max() <= 10 ** (-0.5 / 20) + 1e-6
+    again = ClassifySampler(quick_data, "train", 1.0, batch_size=1, seed=5, music_augment="timbre").make_batch(scenes)
+    assert all(np.array_equal(batch[k], again[k]) for k in batch)  # seeded
+    plain = ClassifySampler(quick_data, "train", 1.0, batch_size=1, seed=5, music_augment="colour").make_batch(scenes)
+    assert not np.array_equal(batch["audio"], plain["audio"])
+
+    # Every transformation is used; resampled crops come with label frames for the output's length.
+    calls = {name: 0 for name in ("resample_crop", "random_sweep", "random_saturation", "random_room")}
+
+    def counted(name):
+        real = getattr(classify_data, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            result = real(*args, **kwargs)
+            if name == "resample_crop" and args[1] is not None:
+                assert result[1].shape == (args[2] // 480, 12)
+            return result
+        return wrapper
+
+    for name in calls:
+        monkeypatch.setattr(classify_data, name, counted(name))
+    every = MusicAugment(colour=1.0, sweep=1.0, pitch=1.0, saturate=1.0, room=1.0)
+    sampler = ClassifySampler(quick_data, "train", 1.0, batch_size=1, seed=1, music_augment=every)
+    for _ in range(3):
+        audio, targets = sampler.make_example("music")
+        assert np.abs(audio).max() > 0 and targets[:, :12].any()
+    assert all(n >= 3 for n in calls.values()), calls
+
+    # Validation draws nothing for augmentation whatever the recipe: its examples are the unaugmented ones.
+    def never(*args, **kwargs):
+        raise AssertionError("validation music was augmented")
+
+    for name in ("resample_crop", "random_sweep", "random_saturation", "random_room", "random_colour"):
+        monkeypatch.setattr(classify_data, name, never)
+    val_timbre = ClassifySampler(quick_data, "val", 1.0, batch_size=1, seed=3, music_augment=every).make_batch(scenes)
+    val_plain = ClassifySampler(quick_data, "val", 1.0, batch_size=1, seed=3, music_augment="none").make_batch(scenes)
+    assert all(np.array_equal(val_timbre[k], val_plain[k]) for k in val_timbre)
+    make_classify_validation_set(quick_data, n_clips=11, seconds=0.5, seed=8)  # no augmentation reached
+    with pytest.raises(ValueError, match="music_augment"):
+        ClassifySampler(quick_data, "train", 1.0, batch_size=1, music_augment="loud")
 
 
 def test_sampler_draws_music_from_the_label_balanced_training_split(quick_data):
@@ -188,3 +241,30 @@ def test_tiny_training_checkpoints_evaluates_resumes_and_benches(quick_data, tmp
     header = checkpoint.read_header(shipped)
     assert header["kind"] == "classifier" and {a["dtype"] for a in header["arrays"]} == {"float16"}
     assert "map" in header["meta"]["validation"] and shipped.with_suffix(".md").is_file()
+
+
+def test_init_from_starts_a_new_run_from_trained_weights(quick_data, tmp_path):
+    source = tmp_path / "source"
+    assert _train(source, quick_data).returncode == 0
+    _, trained = checkpoint.load(source / "latest.rtm")
+
+    # One step with a fresh schedule: the warm-up's first learning rate is 0, so the weights are the source's.
+    run_dir = tmp_path / "warm"
+    warm = _train(run_dir, quick_data, "--init-from", str(source / "latest.rtm"), "--max-minutes", "0")
+    assert warm.returncode == 0, warm.stderr[-2000:]
+    assert "weights start from" in warm.stdout
+    header, weights = checkpoint.load(run_dir / "latest.rtm")
+    assert header["meta"]["step"] == 1  # a new run: its own steps, a fresh optimizer
+    assert checkpoint.read_header(run_dir / "optimizer.rtm")["config"]["step"] == 1
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(trained), jax.tree_util.tree_leaves(weights)))
+    cold = _train(tmp_path / "cold", quick_data, "--max-minutes", "0")
+    assert cold.returncode == 0
+    _, random_start = checkpoint.load(tmp_path / "cold" / "latest.rtm")
+    assert not all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(trained),
+                                                       jax.tree_util.tree_leaves(random_start)))
+
+    # A classifier of another architecture, or a denoiser, is refused.
+    wrong = _train(tmp_path / "wrong", quick_data, "--init-from", str(ROOT / "rtmusic" / "weights" / "classifier.rtm"))
+    assert wrong.returncode != 0 and "another model config" in wrong.stderr
+    denoiser = _train(tmp_path / "wrong2", quick_data, "--init-from", str(ROOT / "rtmusic" / "weights" / "denoiser.rtm"))
+    assert denoiser.returncode != 0 and "not a classifier" in denoiser.stderr

@@ -1,9 +1,11 @@
-"""Train the live classifier: `python -m train.classify [--config default|tiny] [--run-dir DIR]`.
+"""Train the live classifier: `python -m train.classify [--config default|v1|v1-aug|tiny] [--run-dir DIR]`.
 
 Mirrors train.denoise: the loss differentiates `jax.lax.scan` of the very step the live engine runs
 (`rtmusic.step.classifier_model`, in its logits mode), vmapped over the batch; data-parallel over every
 visible JAX device with `jax.sharding`; checkpoints without pickle every `checkpoint_every` steps, resumed
 from the latest one; `best.rtm` is the best validation mAP so far; metrics.jsonl and curves.png.
+`--init-from CHECKPOINT` starts a new run from another run's classifier weights (same model config) with a
+fresh optimizer and learning-rate schedule.
 
 Loss: binary cross-entropy per hop and label (targets from `train.classify_data`), the first
 `mask_seconds` of every segment not scored (the state is still warming up there).
@@ -109,7 +111,7 @@ def evaluate(forward, weights, val: dict[str, np.ndarray], model: ClassifierConf
 
 # ---- the run ----------------------------------------------------------------------------------------
 def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = None, fresh: bool = False,
-          progress: bool = True, max_minutes: float | None = None) -> dict[str, float]:
+          progress: bool = True, max_minutes: float | None = None, init_from: Path | None = None) -> dict[str, float]:
     from train.classify_data import ClassifySampler, make_classify_validation_set
     from train.datapaths import data_dir as resolve_data_dir
 
@@ -123,7 +125,7 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
     sampler = ClassifySampler(data_dir, "train", config.segment_seconds, config.batch_size,
                               seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3,
                               extra_music=tuple(config.extra_music_splits),
-                              extra_music_share=config.extra_music_share)
+                              extra_music_share=config.extra_music_share, music_augment=config.music_augment)
     val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED,
                                        music_split=config.val_music_split)
 
@@ -133,7 +135,7 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
 
     task = loop.Task(
         kind="classifier", model_config=config.model.to_dict(),
-        init_weights=lambda: init_label_net(config.model, seed=config.seed),
+        init_weights=lambda: initial_weights(config, init_from),
         next_batch=next_batch,
         audio_seconds_per_batch=config.batch_size * sampler.n_samples / config.model.samplerate,
         evaluate=lambda weights: evaluate(forward, weights, val, config.model, skip_hops(config)),
@@ -147,10 +149,30 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
                     max_minutes=max_minutes)
 
 
+def initial_weights(config: ClassifyTrainConfig, init_from: Path | None):
+    """The weights a run starts from: random, or those of `init_from` (a classifier checkpoint of the same
+    model config). Only a run without a checkpoint of its own starts: a resumed run keeps its own weights."""
+    weights = init_label_net(config.model, seed=config.seed)
+    if init_from is None:
+        return weights
+    from rtmusic import checkpoint
+    header, start = checkpoint.load(init_from)
+    if header.get("kind") != "classifier":
+        raise SystemExit(f"--init-from {init_from}: a {header.get('kind')!r} checkpoint, not a classifier")
+    if ClassifierConfig.from_dict(header["config"]).to_dict() != config.model.to_dict():
+        raise SystemExit(f"--init-from {init_from}: trained with another model config than --config's")
+    if jax.tree_util.tree_structure(start) != jax.tree_util.tree_structure(weights) or any(
+            np.shape(a) != np.shape(b) for a, b in zip(jax.tree_util.tree_leaves(start), jax.tree_util.tree_leaves(weights))):
+        raise SystemExit(f"--init-from {init_from}: its arrays do not fit the model")
+    print(f"train: weights start from {init_from} (step {header.get('meta', {}).get('step')})", flush=True)
+    return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), start)
+
+
 def main(argv: list[str] | None = None) -> int:
-    config, args = loop.parse_args("python -m train.classify", __doc__, get_config, DEFAULT_RUN_DIR, argv)
+    config, args = loop.parse_args("python -m train.classify", __doc__, get_config, DEFAULT_RUN_DIR, argv,
+                                  warm_start=True)
     figures = train(config, args.run_dir, args.data_dir, fresh=args.fresh, progress=not args.no_progress,
-                    max_minutes=args.max_minutes)
+                    max_minutes=args.max_minutes, init_from=args.init_from)
     print(json.dumps(figures, indent=1))
     return 0
 

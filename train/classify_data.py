@@ -17,6 +17,9 @@ samples [240 k, 240 k + 240) and its targets are the labels of `rtmusic.models.C
 * silence: the whole mix below `SILENCE_DBFS` (frame RMS over the 10 ms analysis frame, averaged over
   ~25 ms). Silence overrides: in a silent hop every other target is 0.
 
+Training music (never validation music) is re-timbred at random by a `MusicAugment` recipe: a random EQ,
+optionally moving, a resampling by up to +-1.5 semitones (labels follow), soft saturation, a short room.
+
 Levels are set on the whole mix: RMS -50..-12 dBFS for most scenes (peak capped at -0.5 dBFS), -72..-50
 for quiet ones, -88..-62 for near-silence, and digital zero or -110..-90 dBFS dither for silence.
 """
@@ -25,9 +28,12 @@ from __future__ import annotations
 
 import queue
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.fft
+import scipy.signal
 
 from rtmusic.models import CLASSIFIER_LABELS
 from train import datapaths
@@ -63,8 +69,41 @@ SCENES = {  # name -> share of examples
 }
 SCENE_NAMES = tuple(SCENES)
 GATE_SHARE = 0.3  # per component: enters late (and 40 % of those also leave early)
-COLOUR_SHARE = 0.7  # training music crops given a random EQ (see `random_colour`); validation: none
-RECIPE_VERSION = 1  # bump when the recipe changes: cached validation sets are rebuilt
+RECIPE_VERSION = 1  # bump when the validation recipe changes: cached validation sets are rebuilt
+
+
+@dataclass(frozen=True)
+class MusicAugment:
+    """How training music crops are re-timbred (validation music never is). Each share is the probability,
+    drawn per crop, of one transformation; a share of 0 draws nothing, so a recipe without it makes exactly
+    the examples it made before it existed.
+
+    Order: resampling (`pitch`, it decides how much audio the crop takes), then EQ (`colour`, moving with
+    `sweep`), saturation, room; the crop is then set back to unit RMS.
+    """
+
+    colour: float = 0.0  # a random smooth EQ (`random_colour`)
+    sweep: float = 0.0  # of the coloured crops: the EQ glides to a second random curve (`random_sweep`)
+    pitch: float = 0.0  # resampled by up to +-max_semitones: pitch, formants and tempo move together
+    max_semitones: float = 1.5
+    saturate: float = 0.0  # soft saturation (`random_saturation`)
+    room: float = 0.0  # a short synthetic room (`random_room`)
+
+    def __post_init__(self):
+        shares = (self.colour, self.sweep, self.pitch, self.saturate, self.room)
+        if not all(0.0 <= s <= 1.0 for s in shares) or not 0.0 <= self.max_semitones <= 12.0:
+            raise ValueError(f"augment shares must be in [0, 1] and max_semitones in [0, 12]: {self}")
+
+
+MUSIC_AUGMENTS = {  # named recipes (train.configs.classify picks one by name)
+    "none": MusicAugment(),
+    "colour": MusicAugment(colour=0.7),  # the v1 recipe (from its step 4000)
+    # Every training note comes from one soundfont: resampling moves its samples' formants, a moving EQ,
+    # saturation and a room change its spectral fingerprint, so the cues left to learn are the ones another
+    # soundfont (or a real instrument) shares.
+    "timbre": MusicAugment(colour=0.7, sweep=0.5, pitch=0.5, saturate=0.2, room=0.3),
+}
+RESAMPLE_UP = 240  # resampling ratios are RESAMPLE_UP / down: steps of about 0.07 semitone
 _EPS = 1e-12
 
 
@@ -117,8 +156,19 @@ def hop_targets(music: np.ndarray | None, music_frames: np.ndarray | None, speec
     return targets
 
 
+def _eq_gain_db(freqs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random smooth EQ curve [freqs] in dB (see `random_colour`)."""
+    octaves = np.log2(np.maximum(freqs, 20.0) / 1000.0)
+    gain_db = rng.uniform(-2.0, 2.0) * octaves
+    for _ in range(int(rng.integers(1, 4))):
+        centre = rng.uniform(np.log2(80 / 1000), np.log2(10000 / 1000))
+        width = rng.uniform(1 / 3, 1.5)
+        gain_db += rng.uniform(-9.0, 9.0) * np.exp(-0.5 * ((octaves - centre) / width) ** 2)
+    return gain_db
+
+
 def random_colour(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """`x` through a random smooth EQ: a tilt of up to +-2 dB per octave about 1 kHz and one to three
+    """`x` [T] through a random smooth EQ: a tilt of up to +-2 dB per octave about 1 kHz and one to three
     bell-shaped bands of +-9 dB, 1/3 to 1.5 octaves wide, centred 80 Hz - 10 kHz.
 
     Every training note comes from one soundfont, whose fixed spectral fingerprint a classifier can learn
@@ -126,15 +176,88 @@ def random_colour(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     differently. Colouring each crop at random leaves the cues that survive such changes (harmonic
     structure, envelopes, pitch range) as the ones worth learning.
     """
-    freqs = np.fft.rfftfreq(x.shape[0], 1.0 / SAMPLE_RATE)
-    octaves = np.log2(np.maximum(freqs, 20.0) / 1000.0)
-    gain_db = rng.uniform(-2.0, 2.0) * octaves
-    for _ in range(int(rng.integers(1, 4))):
-        centre = rng.uniform(np.log2(80 / 1000), np.log2(10000 / 1000))
-        width = rng.uniform(1 / 3, 1.5)
-        gain_db += rng.uniform(-9.0, 9.0) * np.exp(-0.5 * ((octaves - centre) / width) ** 2)
+    gain_db = _eq_gain_db(np.fft.rfftfreq(x.shape[0], 1.0 / SAMPLE_RATE), rng)
     coloured = np.fft.irfft(np.fft.rfft(x) * 10.0 ** (gain_db / 20.0), n=x.shape[0])
     return coloured.astype(np.float32)
+
+
+def random_sweep(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`x` [T] through an EQ that glides between two random `random_colour` curves.
+
+    Two zero-phase EQs of the whole crop, cross-faded by a raised cosine from a random start to a random
+    end inside the crop (at least a fifth of it long): at every instant the response is a blend of the two
+    curves, so its gain at each frequency stays between theirs. A filter sweep, a player moving, a
+    brightness that follows the dynamics: a timbre that changes within a note, as one soundfont's does not.
+    """
+    n = x.shape[0]
+    spectrum = scipy.fft.rfft(x)
+    freqs = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
+    first, second = (scipy.fft.irfft(spectrum * (10.0 ** (_eq_gain_db(freqs, rng) / 20.0)).astype(np.float32), n=n)
+                     for _ in range(2))
+    start = int(rng.uniform(0.0, 0.8) * n)
+    stop = int(rng.uniform(start + 0.2 * n, n))
+    ramp = np.zeros(n, np.float32)
+    ramp[stop:] = 1.0
+    ramp[start:stop] = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, stop - start, dtype=np.float32))
+    return (first + ramp * (second - first)).astype(np.float32)
+
+
+def pitch_ratio(rng: np.random.Generator, max_semitones: float) -> int:
+    """A random resampling `down` for `resample_crop` (up = RESAMPLE_UP): a shift of at most
+    +-max_semitones, uniform in semitones."""
+    return int(round(RESAMPLE_UP * 2.0 ** (rng.uniform(-max_semitones, max_semitones) / 12.0)))
+
+
+def source_samples(n_out: int, down: int) -> int:
+    """The whole 10 ms frames of source audio `resample_crop` needs to make `n_out` samples."""
+    frames = -(-(n_out * down // RESAMPLE_UP + 33) // SAMPLES_PER_FRAME)  # + the filter's reach past the end
+    return frames * SAMPLES_PER_FRAME
+
+
+def resample_crop(audio: np.ndarray, labels: np.ndarray | None, n_out: int, down: int):
+    """Source audio [S] (S >= source_samples(n_out, down)) and its label frames [S / 480, 12] -> `n_out`
+    samples played faster by down / RESAMPLE_UP (higher by 12 log2(down / up) semitones, and shorter), and
+    the labels of the output's frames: output frame f takes the source frame under its centre.
+
+    A band-limited polyphase resampler (`scipy.signal.resample_poly`, Kaiser window): a different pitch,
+    formants (a soundfont's sample of an instrument played back at another rate, as samplers do between
+    their key zones) and tempo, every note still where its labels say.
+    """
+    out = scipy.signal.resample_poly(audio[:source_samples(n_out, down)], RESAMPLE_UP, down)[:n_out]
+    if labels is None:
+        return out.astype(np.float32), None
+    frames = n_out // SAMPLES_PER_FRAME
+    centres = ((np.arange(frames) + 0.5) * down / RESAMPLE_UP).astype(np.int64)
+    return out.astype(np.float32), labels[np.minimum(centres, labels.shape[0] - 1)]
+
+
+def random_saturation(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`x` [T] through a soft clipper, tanh(d x / peak) / tanh(d) with a drive d of 0.5..3: from barely
+    touched (d = 0.5: 3rd harmonic about 34 dB under a full-scale sine) to a warm overdrive (d = 3).
+    Odd, monotonic, and within [-1, 1]: an amplifier, a loud recording, a brighter attack."""
+    drive = rng.uniform(0.5, 3.0)
+    peak = max(float(np.max(np.abs(x))), _EPS)
+    return (np.tanh(x * np.float32(drive / peak)) / np.float32(np.tanh(drive))).astype(np.float32)
+
+
+def random_room(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """`x` [T] in a short synthetic room: the dry signal plus exponentially decaying noise (RT60 0.1-0.6 s,
+    its high frequencies damped by a one-pole low-pass of 2-12 kHz) after a 2-15 ms pre-delay, the
+    reverberation 6-20 dB below the direct sound in energy. Causal and as long as `x`.
+    Returns the audio and the room drawn (rt60_s, predelay, wet_db) for tests."""
+    rt60 = rng.uniform(0.1, 0.6)
+    predelay = int(rng.uniform(0.002, 0.015) * SAMPLE_RATE)
+    wet_db = -rng.uniform(6.0, 20.0)
+    n_ir = int(rt60 * SAMPLE_RATE)
+    tail = rng.standard_normal(n_ir) * np.exp(-6.9078 * np.arange(n_ir) / n_ir)  # -60 dB at n_ir
+    pole = np.exp(-2 * np.pi * rng.uniform(2000.0, 12000.0) / SAMPLE_RATE)
+    tail = scipy.signal.lfilter([1.0 - pole], [1.0, -pole], tail)
+    tail *= 10 ** (wet_db / 20) / np.sqrt(np.sum(tail ** 2))
+    ir = np.zeros(predelay + n_ir, np.float32)
+    ir[0] = 1.0
+    ir[predelay:] += tail.astype(np.float32)
+    out = scipy.signal.oaconvolve(x, ir)[:x.shape[0]]
+    return out.astype(np.float32), {"rt60_s": rt60, "predelay": predelay, "wet_db": wet_db}
 
 
 class ClassifySampler:
@@ -151,11 +274,14 @@ class ClassifySampler:
             noise still come from ``split``.
         extra_music: more packed music splits (e.g. ``train_families``) that a music crop comes from with
             probability ``extra_music_share`` (drum-only scenes keep to the main split's drum clips).
+        music_augment: how training music crops are re-timbred, a `MusicAugment` or a name of
+            `MUSIC_AUGMENTS` (default "colour", the v1 recipe). Ignored for any other split than "train":
+            validation music is never augmented and draws nothing for it.
     """
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int = 0, *,
                  prefetch: int = 0, music_split: str | None = None, extra_music: tuple[str, ...] = (),
-                 extra_music_share: float = 0.0):
+                 extra_music_share: float = 0.0, music_augment: str | MusicAugment = "colour"):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
@@ -163,7 +289,11 @@ class ClassifySampler:
             raise ValueError(f"segment_seconds must be at least 0.01 and batch_size at least 1 "
                              f"(got {segment_seconds}, {batch_size}).")
         root = Path(data_dir)
-        self.colour_share = COLOUR_SHARE if split == "train" else 0.0
+        if isinstance(music_augment, str):
+            if music_augment not in MUSIC_AUGMENTS:
+                raise ValueError(f"music_augment must be one of {sorted(MUSIC_AUGMENTS)}, got {music_augment!r}")
+            music_augment = MUSIC_AUGMENTS[music_augment]
+        self.augment = music_augment if split == "train" else MUSIC_AUGMENTS["none"]
         self.music = ClipStore(root, music_split or split, "music")
         if not 0.0 <= extra_music_share <= 1.0:
             raise ValueError(f"extra_music_share must be in [0, 1], got {extra_music_share}")
@@ -232,17 +362,39 @@ class ClassifySampler:
             return self.extra_music[int(self.rng.integers(len(self.extra_music)))]
         return self.music
 
-    def _crop(self, store: ClipStore, loop: bool, with_labels: bool, clips: np.ndarray | None = None):
-        """A unit-RMS crop (redrawn while silent, up to 8 times) and its label frames (or None)."""
+    def _crop(self, store: ClipStore, loop: bool, with_labels: bool, clips: np.ndarray | None = None,
+              down: int = RESAMPLE_UP):
+        """A unit-RMS crop (redrawn while silent, up to 8 times) and its label frames (or None); resampled
+        by RESAMPLE_UP / down (`resample_crop`) when `down` differs from RESAMPLE_UP."""
         rng, t = self.rng, self.n_samples
-        labels = np.zeros((t // SAMPLES_PER_FRAME, N_MUSIC), np.uint8) if with_labels else None
+        source = t if down == RESAMPLE_UP else source_samples(t, down)
+        labels = np.zeros((source // SAMPLES_PER_FRAME, N_MUSIC), np.uint8) if with_labels else None
         for _ in range(8):
             clip = int(rng.choice(clips)) if clips is not None and clips.size else int(store.draw_clips(rng, 1)[0])
-            audio, _ = store.crop(rng, clip, t, loop=loop, out_labels=labels)
+            audio, _ = store.crop(rng, clip, source, loop=loop, out_labels=labels)
+            if source != t:
+                audio, out_labels = resample_crop(audio, labels, t, down)
             level = float(_rms(audio))
             if level > SILENT_RMS:
                 break
+        if source != t and labels is not None:
+            labels = out_labels
         return audio / max(level, _EPS), labels
+
+    def _augment_music(self, music: np.ndarray) -> np.ndarray:
+        """A unit-RMS training music crop [T] re-timbred by `self.augment` (after any resampling), unit RMS."""
+        rng, aug = self.rng, self.augment
+        changed = False
+        if aug.colour and rng.random() < aug.colour:  # no draw for validation: its sets stay put
+            music = random_sweep(music, rng) if aug.sweep and rng.random() < aug.sweep else random_colour(music, rng)
+            changed = True
+        if aug.saturate and rng.random() < aug.saturate:
+            music, changed = random_saturation(music, rng), True
+        if aug.room and rng.random() < aug.room:
+            music, changed = random_room(music, rng)[0], True
+        if changed:
+            music /= max(float(_rms(music)), _EPS)
+        return music
 
     def _gate(self, x: np.ndarray, labels: np.ndarray | None) -> None:
         """With GATE_SHARE: the source enters late (and maybe leaves early), 10 ms fades; labels follow."""
@@ -285,13 +437,14 @@ class ClassifySampler:
 
         music = labels = speech = noise = None
         if has["music"]:
+            down = RESAMPLE_UP
+            if self.augment.pitch and rng.random() < self.augment.pitch:
+                down = pitch_ratio(rng, self.augment.max_semitones)
             if scene == "drums":
-                music, labels = self._crop(self.music, False, True, self.drum_clips)
+                music, labels = self._crop(self.music, False, True, self.drum_clips, down)
             else:
-                music, labels = self._crop(self._music_store(), False, True)
-            if self.colour_share and rng.random() < self.colour_share:  # no draw for validation: its sets stay put
-                music = random_colour(music, rng)
-                music /= max(float(_rms(music)), _EPS)
+                music, labels = self._crop(self._music_store(), False, True, down=down)
+            music = self._augment_music(music)
             self._gate(music, labels)
         if has["speech"]:
             speech, _ = self._crop(self.speech, False, False)

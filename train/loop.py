@@ -265,7 +265,7 @@ def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_ru
     parser.add_argument("--no-progress", action="store_true")
     if warm_start:
         parser.add_argument("--init-from", type=Path, default=None, metavar="CHECKPOINT",
-                            help="start a new run from these weights (new input features start at zero weight)")
+                            help="start a new run from these weights (denoiser: new input features start at zero weight)")
     args = parser.parse_args(argv)
     try:
         config = get_config(args.config)

@@ -36,6 +36,9 @@ class ClassifyTrainConfig:
     # Music of the validation set: the label-balanced held-out `val_families` (`python -m train.render_families`;
     # every family in 80-190 windows), not the val split (38 clips: some families in a handful of windows).
     val_music_split: str | None = "val_families"
+    # How training music crops are re-timbred: a name of train.classify_data.MUSIC_AUGMENTS ("none", "colour":
+    # a random EQ on 70 %, "timbre": that EQ, sometimes moving, plus resampling, saturation and a room).
+    music_augment: str = "colour"
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -54,4 +57,7 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
                        val_music_split=None)
     if name == "v1":  # the shipped classifier's recipe: the denoiser's 10 ms frame, 64 bands, 2 x 96
         return replace(ClassifyTrainConfig(), model=ClassifierConfig())
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'v1' or 'tiny'")
+    if name == "v1-aug":  # v1 with the stronger timbre augmentation, warm-started from a v1 run (--init-from):
+        # half the peak learning rate and a short warm-up, the weights being trained already
+        return replace(get_config("v1"), music_augment="timbre", learning_rate=1e-3, warmup_steps=100)
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'v1', 'v1-aug' or 'tiny'")

@@ -1,0 +1,127 @@
+"""The classifier's timbre augmentation (train.classify_data): each transformation on signals whose answer is
+known, without rendered data (the sampler-level checks are in test_train_classify.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from train.classify_data import (
+    MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, pitch_ratio, random_room, random_saturation, random_sweep,
+    resample_crop, source_samples,
+)
+
+SR = 48000
+FRAME = 480
+
+
+def _block_rms(x: np.ndarray, block: int = 4800) -> np.ndarray:
+    return np.sqrt(np.mean(x[: x.size // block * block].reshape(-1, block).astype(np.float64) ** 2, axis=1))
+
+
+def _peak_hz(x: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    k = int(np.argmax(spectrum))
+    a, b, c = np.log(spectrum[k - 1: k + 2] + 1e-30)  # parabolic interpolation between bins
+    return (k + 0.5 * (a - c) / (a - 2 * b + c)) * SR / x.size
+
+
+def test_pitch_ratio_stays_in_range_and_is_seeded():
+    downs = np.array([pitch_ratio(np.random.default_rng(seed), 1.5) for seed in range(400)])
+    semitones = 12 * np.log2(downs / RESAMPLE_UP)
+    assert np.all(np.abs(semitones) <= 1.5 + 0.04) and semitones.min() < -1.3 and semitones.max() > 1.3
+    assert abs(np.mean(semitones)) < 0.2  # both directions alike
+    assert pitch_ratio(np.random.default_rng(9), 1.5) == pitch_ratio(np.random.default_rng(9), 1.5)
+    assert {pitch_ratio(np.random.default_rng(s), 0.0) for s in range(5)} == {RESAMPLE_UP}
+
+
+@pytest.mark.parametrize("semitones", [-1.5, -0.6, 0.9, 1.5])
+def test_resampling_moves_pitch_and_keeps_labels_on_their_notes(semitones):
+    down = int(round(RESAMPLE_UP * 2 ** (semitones / 12)))
+    ratio = down / RESAMPLE_UP
+    n_out = 3 * SR
+    n_in = source_samples(n_out, down)
+    assert n_in % FRAME == 0 and n_in >= n_out * ratio
+    # A 1 kHz tone that starts at source frame 137 and stops at frame 251; the labels say so (column 3).
+    t = np.arange(n_in) / SR
+    audio = (0.5 * np.sin(2 * np.pi * 1000 * t) * ((t >= 1.37) & (t < 2.51))).astype(np.float32)
+    labels = np.zeros((n_in // FRAME, 12), np.uint8)
+    labels[137:251, 3] = 1
+    out, out_labels = resample_crop(audio, labels, n_out, down)
+    assert out.shape == (n_out,) and out.dtype == np.float32
+    assert out_labels.shape == (n_out // FRAME, 12) and out_labels.dtype == np.uint8
+    assert out_labels[:, [0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11]].sum() == 0
+    # the pitch moved by the ratio (within 0.5 %), and the tone sounds where its labels are
+    assert _peak_hz(out[int(1.6 * SR / ratio): int(2.3 * SR / ratio)]) == pytest.approx(1000 * ratio, rel=5e-3)
+    level = np.sqrt(np.mean(out[: n_out // FRAME * FRAME].reshape(-1, FRAME) ** 2, axis=1))
+    sounding = np.flatnonzero(level > 0.1)
+    labelled = np.flatnonzero(out_labels[:, 3])
+    assert abs(sounding[0] - labelled[0]) <= 1 and abs(sounding[-1] - labelled[-1]) <= 1
+    assert abs(labelled[0] - 137 / ratio) <= 1 and abs(labelled[-1] + 1 - 251 / ratio) <= 1
+    assert np.abs(out).max() < 0.55  # band-limited: no overshoot beyond the filter's ripple
+    none, no_labels = resample_crop(audio, None, n_out, down)
+    assert no_labels is None and np.array_equal(none, out)
+
+
+def test_sweep_glides_between_two_eq_gains():
+    t = np.arange(3 * SR) / SR  # whole cycles: each sine sits on one FFT bin, the EQ scales it exactly
+    for seed in range(12):
+        x = np.sin(2 * np.pi * 500 * t).astype(np.float32)
+        y = random_sweep(x, np.random.default_rng(seed))
+        assert y.shape == x.shape and y.dtype == np.float32
+        env = _block_rms(y) / _block_rms(x)  # the gain at 500 Hz, per 100 ms
+        start, end = env[0], env[-1]
+        # a blend of the two curves: every instant between the gains at the start and at the end, monotonic
+        assert np.all(env >= min(start, end) * 0.98) and np.all(env <= max(start, end) * 1.02)
+        steps = np.diff(env) * np.sign(end - start)
+        assert np.all(steps >= -0.02 * max(start, end))
+        assert np.all(np.abs(20 * np.log10(env)) <= 2 * np.log2(1000 / 500) + 27 + 0.2)
+    x = np.sin(2 * np.pi * 500 * t).astype(np.float32)
+    assert np.array_equal(random_sweep(x, np.random.default_rng(4)), random_sweep(x, np.random.default_rng(4)))
+    moved = [np.ptp(20 * np.log10(_block_rms(random_sweep(x, np.random.default_rng(s)))[[0, -1]]))
+             for s in range(12)]
+    assert max(moved) > 3.0  # the EQ really moves within a crop
+
+
+def test_saturation_is_odd_monotonic_bounded_and_adds_odd_harmonics():
+    t = np.arange(SR) / SR
+    x = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    for seed in range(10):
+        y = random_saturation(x, np.random.default_rng(seed))
+        assert y.dtype == np.float32 and np.abs(y).max() <= 1.0 + 1e-6
+        assert np.allclose(random_saturation(-x, np.random.default_rng(seed)), -y, atol=1e-6)  # odd
+        order = np.argsort(x, kind="stable")
+        assert np.all(np.diff(y[order]) >= -1e-6)  # monotonic: no fold-over
+        spectrum = np.abs(np.fft.rfft(y))
+        third, second = spectrum[600] / spectrum[200], spectrum[400] / spectrum[200]
+        assert 10 ** (-45 / 20) < third < 0.5 and second < 1e-4  # odd harmonics only, from mild to overdriven
+
+
+def test_room_is_causal_decays_and_keeps_the_dry_sound_on_top():
+    x = np.zeros(2 * SR, np.float32)
+    x[SR // 4] = 1.0
+    for seed in range(10):
+        y, room = random_room(x, np.random.default_rng(seed))
+        assert y.shape == x.shape and y.dtype == np.float32
+        assert 0.1 <= room["rt60_s"] <= 0.6 and -20 <= room["wet_db"] <= -6
+        assert np.abs(y[: SR // 4]).max() < 1e-6 and y[SR // 4] == pytest.approx(1.0, abs=1e-6)  # causal (FFT round-off); direct sound
+        tail = y[SR // 4 + 1:]
+        assert np.abs(tail[: room["predelay"] - 1]).max() < 1e-6  # nothing before the pre-delay
+        assert 10 * np.log10(np.sum(tail.astype(np.float64) ** 2)) == pytest.approx(room["wet_db"], abs=0.1)
+        end = room["predelay"] + int(room["rt60_s"] * SR)
+        assert np.abs(tail[end:]).max() < 1e-6  # the room is at most RT60 long (FFT round-off)
+        first, last = (np.sum(tail[room["predelay"]:end][s] ** 2) for s in (slice(0, 2000), slice(-2000, None)))
+        assert last < 1e-3 * first  # decays by tens of dB
+    noise = np.random.default_rng(1).standard_normal(SR).astype(np.float32)
+    a, _ = random_room(noise, np.random.default_rng(2))
+    b, _ = random_room(noise, np.random.default_rng(2))
+    assert np.array_equal(a, b)
+
+
+def test_recipes():
+    assert MUSIC_AUGMENTS["none"] == MusicAugment()
+    assert MUSIC_AUGMENTS["colour"] == MusicAugment(colour=0.7)  # v1's recipe, unchanged
+    timbre = MUSIC_AUGMENTS["timbre"]
+    assert timbre.colour == 0.7 and timbre.pitch > 0 and timbre.room > 0 and timbre.saturate > 0 and timbre.sweep > 0
+    with pytest.raises(ValueError, match="shares"):
+        MusicAugment(pitch=1.5)
