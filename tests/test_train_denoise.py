@@ -85,6 +85,29 @@ def test_export_ships_float16_weights_with_a_model_card(quick_data, tmp_path):
     assert np.all(np.isfinite(processor.process(x).out))
 
 
+def test_warm_started_run_records_its_origin_and_its_card_sums_the_lineage(quick_data, tmp_path):
+    """A run started --init-from another one ships a card that counts both runs' steps and names the features."""
+    first, second = tmp_path / "plain", tmp_path / "fine"
+    assert _train(first, quick_data).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "train.denoise", "--config", "tiny-fine", "--run-dir", str(second), "--data-dir",
+         str(quick_data), "--no-progress", "--init-from", str(first / "latest.rtm")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    origin = json.loads((second / "init_from.json").read_text())
+    assert origin["step"] == 4 and Path(origin["run_dir"]) == first.resolve()
+    assert checkpoint.read_header(second / "latest.rtm")["config"]["fine_bins"] == 40
+    out = tmp_path / "shipped" / "denoiser.rtm"
+    result = subprocess.run(
+        [sys.executable, "-m", "train.export", "--run-dir", str(second), "--data-dir", str(quick_data), "--out",
+         str(out), "--val-clips", "4", "--val-seconds", "0.5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = out.with_suffix(".md").read_text()
+    assert "- Steps: 8;" in card and "warm-started from step 4 of `plain`" in card
+    assert "fine-resolution features: the lowest 40 bins" in card
+
+
 def test_data_parallel_over_two_host_devices(quick_data, tmp_path):
     result = _train(tmp_path / "run2", quick_data, env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
     assert result.returncode == 0, result.stderr[-2000:]

@@ -135,7 +135,7 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
 
     task = loop.Task(
         kind="denoiser", model_config=config.model.to_dict(),
-        init_weights=lambda: initial_weights(config, init_from),
+        init_weights=lambda: _start(config, run_dir, init_from),
         next_batch=next_batch, audio_seconds_per_batch=config.batch_size * segment / rate,
         evaluate=lambda weights: evaluate(forward, weights, val),
         describe_train=lambda m: f"loss {m['loss']:.4f} snr {m['snr_db']:5.1f} dB",
@@ -147,6 +147,14 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
                     max_minutes=max_minutes)
 
 
+def _start(config: TrainConfig, run_dir: Path, init_from: Path | None):
+    """Weights of a run that starts now (not a resume), with its warm start recorded."""
+    weights = initial_weights(config, init_from)
+    if init_from is not None:
+        record_warm_start(run_dir, init_from)
+    return weights
+
+
 def initial_weights(config: TrainConfig, init_from: Path | None):
     weights = init_mask_net(config.model, seed=config.seed)
     if init_from is None:
@@ -155,8 +163,21 @@ def initial_weights(config: TrainConfig, init_from: Path | None):
     header, start = checkpoint.load(init_from)
     if header.get("kind") != "denoiser":
         raise SystemExit(f"--init-from {init_from}: a {header.get('kind')!r} checkpoint, not a denoiser")
-    print(f"train: weights start from {init_from} (step {header.get('meta', {}).get('step')})", flush=True)
+    step = header.get("meta", {}).get("step")
+    print(f"train: weights start from {init_from} (step {step})", flush=True)
     return warm_start(weights, start)
+
+
+WARM_START_FILE = "init_from.json"  # in a warm-started run dir: where its weights came from (export sums the lineage)
+
+
+def record_warm_start(run_dir: Path, init_from: Path) -> None:
+    """Note the checkpoint (and so the run) a new run started from, for the model card's steps and hours."""
+    from rtmusic import checkpoint
+    step = checkpoint.read_header(init_from).get("meta", {}).get("step")
+    (run_dir / WARM_START_FILE).write_text(json.dumps(
+        {"checkpoint": str(Path(init_from).resolve()), "run_dir": str(Path(init_from).resolve().parent), "step": step},
+        indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:

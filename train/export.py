@@ -18,20 +18,49 @@ import numpy as np
 
 from rtmusic import checkpoint
 from rtmusic.models import DenoiserConfig
-from train.denoise import DEFAULT_RUN_DIR, evaluate, make_forward
+from train.denoise import DEFAULT_RUN_DIR, WARM_START_FILE, evaluate, make_forward
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
 
 
-def training_summary(run_dir: Path) -> dict:
+def training_summary(run_dir: Path, up_to_step: int | None = None) -> dict:
+    """Steps, wall hours and sessions of a run, including the runs it was warm-started from."""
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    if up_to_step is not None:
+        rows = [r for r in rows if r["step"] <= up_to_step]
     train_rows = [r for r in rows if "loss" in r]
     # wall time: sum of gaps between consecutive log rows, ignoring pauses longer than 10 minutes (resumes)
     times = np.array([r["time"] for r in rows])
     gaps = np.diff(times)
-    return {"steps": train_rows[-1]["step"] if train_rows else 0,
-            "wall_hours": float(gaps[gaps < 600].sum() / 3600) if gaps.size else 0.0,
-            "sessions": int((gaps >= 600).sum() + 1) if gaps.size else 1}
+    summary = {"steps": train_rows[-1]["step"] if train_rows else 0,
+               "wall_hours": float(gaps[gaps < 600].sum() / 3600) if gaps.size else 0.0,
+               "sessions": int((gaps >= 600).sum() + 1) if gaps.size else 1, "lineage": []}
+    origin = run_dir / WARM_START_FILE
+    if origin.exists():
+        start = json.loads(origin.read_text())
+        parent_dir = Path(start["run_dir"])
+        if (parent_dir / "metrics.jsonl").exists():
+            parent = training_summary(parent_dir, start.get("step"))
+            summary = {"steps": parent["steps"] + summary["steps"],
+                       "wall_hours": parent["wall_hours"] + summary["wall_hours"],
+                       "sessions": parent["sessions"] + summary["sessions"],
+                       "lineage": parent["lineage"] + [f"warm-started from step {start.get('step')} of "
+                                                       f"`{parent_dir.name}`"]}
+    return summary
+
+
+def architecture(cfg: dict) -> str:
+    """One sentence per optional feature the model was built with."""
+    notes = []
+    if cfg.get("floor_rise_db_per_s", 0.0) > 0:
+        notes.append(f"a per-bin noise-floor feature (rises at most {cfg['floor_rise_db_per_s']} dB/s)")
+    if cfg.get("fine_bins", 0):
+        rate, history = cfg["samplerate"], cfg["feature_window"]
+        notes.append(f"fine-resolution features: the lowest {cfg['fine_bins']} bins "
+                     f"(up to {cfg['fine_bins'] * rate / history / 1000:.1f} kHz, {rate / history:.0f} Hz apart) of a "
+                     f"{1000 * history / rate:.0f} ms causal history, so harmonics stand apart from the noise between "
+                     "them (past samples only: no added latency)")
+    return "; plus " + " and ".join(notes) if notes else ""
 
 
 def _met(value: float | None, target: float) -> str:
@@ -41,13 +70,16 @@ def _met(value: float | None, target: float) -> str:
 def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int = 210,
                val_seconds: float = 6.0) -> str:
     cfg = header["config"]
+    lineage = "".join(f"\n- Then {step}: this run (lr peak {train_config['learning_rate']}, new warm-up and cosine decay "
+                      f"to its step {train_config['steps']})." for step in summary.get("lineage", []))
     fig = "\n".join(f"| {k} | {v:+.2f} dB |" for k, v in figures.items() if k != "score")
     return f"""# rtmusic default denoiser
 
 Causal STFT mask denoiser for music and speech at {cfg['samplerate']} Hz: sqrt-Hann window {cfg['window']}
 samples ({1000 * cfg['window'] / cfg['samplerate']:.0f} ms, the algorithmic latency: window + 0 look-ahead), hop
 {cfg['hop']} ({1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); per-bin log-level features normalised by a running
-level ({cfg['level_tau_s']} s); dense embedding -> {cfg['layers']} LSTM layers of {cfg['hidden']} units -> per-bin gains.
+level ({cfg['level_tau_s']} s){architecture(cfg)}; dense embedding -> {cfg['layers']} LSTM layers of
+{cfg['hidden']} units -> per-bin gains.
 File: `denoiser.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).
 
 ## Training
@@ -60,7 +92,7 @@ File: `denoiser.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON h
   step {train_config['steps']}, loss
   {train_config['snr_loss_weight']} x (-SNR dB / 10) + {train_config.get('spectral_loss_weight', 1.0)} x compressed
   spectral loss), then `python -m train.export`. Steps 0-2530 used 0.05 x SNR + 1.0 x a three-resolution
-  spectral loss; that run barely moved SI-SDR, so it was resumed with the SNR term leading.
+  spectral loss; that run barely moved SI-SDR, so it was resumed with the SNR term leading.{lineage}
 - Steps: {summary['steps']}; wall time {summary['wall_hours']:.1f} h over {summary['sessions']} session(s) on
   {platform.processor() or platform.machine()} ({os.cpu_count()} CPU cores, JAX {jax.__version__}, CPU only).
 

@@ -48,9 +48,11 @@ def get_config(name: str = "default") -> TrainConfig:
         return replace(TrainConfig(), model=DenoiserConfig(hidden=16), batch_size=2, segment_seconds=0.25,
                        steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2, val_clips=2, val_seconds=0.25,
                        log_every=1)
+    if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
+        return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
     if name == "floor":  # the default plus the noise-floor feature (warm-started: --init-from a default run)
         return replace(TrainConfig(), model=DenoiserConfig(floor_rise_db_per_s=FLOOR_RISE_DB_PER_S))
     if name == "fine":  # the default plus fine-resolution features, warm-started (--init-from a default run):
         # a new warm-up and cosine cycle at half the first run's peak rate, so the trained part is not shaken loose
         return replace(TrainConfig(), model=FINE_MODEL, learning_rate=5e-4, steps=6000)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'floor' or 'tiny'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'floor', 'tiny' or 'tiny-fine'")
