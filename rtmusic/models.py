@@ -49,6 +49,13 @@ class DenoiserConfig:
     # the 100 Hz bins of the 10 ms frame cannot show. The gains still shape the 10 ms frame.
     feature_window: int = 0  # 0: the window itself (no longer history)
     fine_bins: int = 0
+    # Deep filter (0 = off): in the lowest `df_bins` bins the output is the gain times this frame's bin plus a
+    # learned complex filter over this and the `df_order - 1` previous frames' values of that bin (as in
+    # DeepFilterNet). A filter across frames can notch a steady tone inside a 100 Hz bin (hum, whine, a fan's
+    # blade tone) and keep the harmonic beside it, which a real gain per bin cannot. Its head starts at zero,
+    # so a net warm-started from one without it computes exactly the same until trained.
+    df_bins: int = 0
+    df_order: int = 3
 
     def __post_init__(self):
         if self.floor_rise_db_per_s < 0:
@@ -58,6 +65,9 @@ class DenoiserConfig:
                 f"feature_window ({self.feature_window}) must be 0 (the window) or at least window ({self.window}) "
                 f"and a multiple of hop ({self.hop}); e.g. 1920 (40 ms, 25 Hz bins at 48 kHz) for hop 240"
             )
+        if not 0 <= self.df_bins <= self.bins or self.df_order < 1:
+            raise ParameterError(f"df_bins must be in [0, {self.bins}] and df_order at least 1; got df_bins "
+                                 f"{self.df_bins}, df_order {self.df_order}")
         if not 0 <= self.fine_bins <= self.history // 2 + 1 or (self.fine_bins and self.history == self.window):
             raise ParameterError(
                 f"fine_bins must be 0 (off) or between 1 and {self.history // 2 + 1} with a feature_window "
@@ -76,6 +86,11 @@ class DenoiserConfig:
         return self.window // 2 + 1
 
     @property
+    def df_outputs(self) -> int:
+        """Deep-filter coefficients per hop: real and imaginary part per bin and frame."""
+        return 2 * self.df_order * self.df_bins if self.df_bins else 0
+
+    @property
     def history(self) -> int:
         """Samples of input the features see: the window, or the longer `feature_window`."""
         return self.feature_window or self.window
@@ -91,13 +106,16 @@ class DenoiserConfig:
 class MaskNet(nn.Module):
     """Per-bin gain estimator: features of one frame -> gains in (0, 1) for each STFT bin.
 
-    Dense embedding -> stacked LSTM cells -> dense gain head (with a skip from the embedding).
+    Dense embedding -> stacked LSTM cells -> dense gain head (with a skip from the embedding). With
+    `df_outputs` the output also carries that many deep-filter coefficients in (-1, 1) after the gains, from a
+    head that starts at zero.
     """
 
     bins: int
     hidden: int = 128
     layers: int = 2
     gain_bias_init: float = 3.0
+    df_outputs: int = 0
 
     @nn.compact
     def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
@@ -107,10 +125,13 @@ class MaskNet(nn.Module):
         for i in range(self.layers):
             layer_carry, x = nn.OptimizedLSTMCell(self.hidden, name=f"lstm{i}")(carry[i], x)
             new_carry.append(layer_carry)
-        logits = nn.Dense(
-            self.bins, name="gain", bias_init=nn.initializers.constant(self.gain_bias_init)
-        )(jnp.concatenate([x, embed], axis=-1))
-        return tuple(new_carry), nn.sigmoid(logits)
+        head_in = jnp.concatenate([x, embed], axis=-1)
+        logits = nn.Dense(self.bins, name="gain", bias_init=nn.initializers.constant(self.gain_bias_init))(head_in)
+        if not self.df_outputs:
+            return tuple(new_carry), nn.sigmoid(logits)
+        df = nn.Dense(self.df_outputs, name="df", kernel_init=nn.initializers.zeros,
+                      bias_init=nn.initializers.zeros)(head_in)
+        return tuple(new_carry), jnp.concatenate([nn.sigmoid(logits), jnp.tanh(df)], axis=-1)
 
     def initialize_carry(self, batch_shape: tuple[int, ...] = ()) -> LstmState:
         zeros = jnp.zeros(batch_shape + (self.hidden,), jnp.float32)
@@ -119,7 +140,8 @@ class MaskNet(nn.Module):
 
 def mask_net(config: DenoiserConfig) -> MaskNet:
     return MaskNet(
-        bins=config.bins, hidden=config.hidden, layers=config.layers, gain_bias_init=config.gain_bias_init
+        bins=config.bins, hidden=config.hidden, layers=config.layers, gain_bias_init=config.gain_bias_init,
+        df_outputs=config.df_outputs,
     )
 
 

@@ -67,6 +67,7 @@ class MaskCarry(NamedTuple):
     lstm: LstmState  # per layer (c [hidden], h [hidden])
     floor_db: jax.Array  # [bins] per-bin noise-floor estimate (unused when the config has no floor feature)
     fine_level_db: jax.Array  # [fine_bins] running level of the fine-resolution bins ([0] when they are off)
+    df_history: jax.Array  # [df_order - 1, 2, df_bins] real and imaginary part of the previous frames' low bins
 
 
 StepFn = Callable[[Any, Any, jax.Array], tuple[Any, tuple[jax.Array, StepAux]]]
@@ -153,6 +154,7 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     win = jnp.asarray(dsp.sqrt_hann(window))
     fine_taper = jnp.asarray(dsp.feature_taper(window, history))
     fine_bins = config.fine_bins
+    df_bins, df_order = config.df_bins, config.df_order
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
     use_floor = config.floor_rise_db_per_s > 0
     floor_rise = config.floor_rise_db_per_s * hop / config.samplerate  # dB per hop
@@ -162,7 +164,8 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         level = jnp.full((config.bins,), LEVEL_INIT_DB, jnp.float32)
         return MaskCarry(jnp.zeros((history - hop,), jnp.float32), tail, level, net.initialize_carry(),
                          jnp.full((config.bins,), FLOOR_INIT_DB, jnp.float32),
-                         jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32))
+                         jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32),
+                         jnp.zeros((df_order - 1 if df_bins else 0, 2, df_bins), jnp.float32))
 
     def step(params, carry: MaskCarry, hop_samples):
         knobs: Knobs = params["knobs"]
@@ -183,16 +186,28 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
             fine_level_db = decay * carry.fine_level_db + (1.0 - decay) * fine
             features += [(fine - fine_level_db) / 20.0, (fine - LEVEL_INIT_DB) / 30.0]
         features = jnp.concatenate(features)
-        lstm, gains = net.apply({"params": params["net"]}, carry.lstm, features)
-        gains = jnp.maximum(gains, knobs.min_gain)
-        shaped = spectrum * gains
+        lstm, net_out = net.apply({"params": params["net"]}, carry.lstm, features)
+        gains = net_out[: config.bins]
+        df_history = carry.df_history
+        if df_bins:
+            # Y = g X_t + sum_i c_i X_{t-i} in the low bins; the attenuation limit mixes in the input at its level
+            coefs = net_out[config.bins:].reshape(df_order, 2, df_bins)
+            low = spectrum[:df_bins]
+            frames = jnp.concatenate([jnp.stack([jnp.real(low), jnp.imag(low)])[None], df_history])  # X_t, X_t-1..
+            filtered = jnp.sum((coefs[:, 0] + 1j * coefs[:, 1]) * (frames[:, 0] + 1j * frames[:, 1]), axis=0)
+            shaped = (spectrum * gains).at[:df_bins].add(filtered)
+            shaped = shaped + knobs.min_gain * (spectrum - shaped)
+            df_history = frames[:-1]
+        else:
+            gains = jnp.maximum(gains, knobs.min_gain)
+            shaped = spectrum * gains
         ola_tail, wet = dsp.overlap_add(carry.ola_tail, shaped, win)
         dry = frame[:hop]
         out = wet + knobs.dry_mix * (dry - wet)
         in_power = jnp.sum(jnp.abs(spectrum) ** 2) + 1e-9
         gain_db = 10.0 * jnp.log10((jnp.sum(jnp.abs(shaped) ** 2) + 1e-9) / in_power)
         new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm, floor_db,
-                                                             fine_level_db), out, dry)
+                                                             fine_level_db, df_history), out, dry)
         return new_carry, (out, StepAux(gain_db[None], reset))
 
     assert feature_size(config) == (3 if use_floor else 2) * config.bins + 2 * fine_bins

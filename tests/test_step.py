@@ -246,3 +246,66 @@ def test_fine_features_see_harmonics_the_short_frame_cannot_separate():
 def test_fine_feature_config_rejects_bad_values(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         DenoiserConfig(**kwargs)
+
+
+DF = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=256, fine_bins=20, df_bins=12, df_order=3)
+
+
+def _with_df_head(weights, scale: float = 0.5, seed: int = 0):
+    """The model's weights with a random (non-zero) deep-filter head, so the filter path does something."""
+    rng = np.random.default_rng(seed)
+    df = {k: jnp.asarray(scale * rng.standard_normal(np.shape(v)), jnp.float32) for k, v in weights["df"].items()}
+    return {**weights, "df": df}
+
+
+def test_deep_filter_streams_like_the_scan_and_keeps_past_low_bins_in_its_carry():
+    model = denoiser_model(DF, _with_df_head(init_mask_net(DF, seed=5)))
+    params = model.params()
+    hops = jnp.asarray(_signal(30, DF.hop, seed=14, scale=0.3).reshape(-1, DF.hop))
+    step = jax.jit(model.step)
+    carry, outs = model.init_carry(), []
+    assert carry.df_history.shape == (2, 2, 12)
+    for h in hops:
+        carry, (out, _) = step(params, carry, h)
+        outs.append(np.asarray(out))
+    _, (out_scan, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(params, model.init_carry(), hops)
+    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    # the history holds the low bins of the last two 128-sample frames, newest first
+    flat = np.asarray(hops).reshape(-1)
+    from rtmusic import dsp
+    for i in range(2):
+        end = flat.size - i * DF.hop
+        spec = np.fft.rfft(flat[end - DF.window:end] * dsp.sqrt_hann(DF.window))[:12]
+        np.testing.assert_allclose(np.asarray(carry.df_history[i, 0]), spec.real, atol=1e-4)
+        np.testing.assert_allclose(np.asarray(carry.df_history[i, 1]), spec.imag, atol=1e-4)
+    plain = denoiser_model(DF, init_mask_net(DF, seed=5))  # the zero head: the filter adds nothing
+    _, (out_plain, _) = jax.jit(lambda p, c, x: scan_hops(plain.step, p, c, x))(plain.params(), plain.init_carry(), hops)
+    assert np.max(np.abs(np.asarray(out_plain) - out_scan)) > 1e-3
+
+
+def test_deep_filter_attenuation_limit_zero_db_passes_the_input():
+    model = denoiser_model(DF, _with_df_head(init_mask_net(DF, seed=6), scale=2.0))
+    hops = jnp.asarray(_signal(20, DF.hop, seed=15, scale=0.3).reshape(-1, DF.hop))
+    _, (out, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(
+        model.params(make_knobs(atten_lim_db=0.0)), model.init_carry(), hops)
+    flat_in, flat_out = np.asarray(hops).reshape(-1), np.asarray(out).reshape(-1)
+    np.testing.assert_allclose(flat_out[model.delay:], flat_in[: flat_in.size - model.delay], atol=1e-5, rtol=0)
+
+
+def test_deep_filter_carry_is_reset_when_non_finite():
+    model = denoiser_model(DF, _with_df_head(init_mask_net(DF, seed=7)))
+    step = jax.jit(model.step)
+    carry = model.init_carry()
+    for h in _signal(4, DF.hop, seed=16).reshape(-1, DF.hop):
+        carry, _ = step(model.params(), carry, jnp.asarray(h))
+    poisoned = carry._replace(df_history=carry.df_history + jnp.nan)
+    new_carry, (out, aux) = step(model.params(), poisoned, jnp.asarray(_signal(1, DF.hop, seed=17)))
+    assert bool(aux.nonfinite_reset) and bool(jnp.all(jnp.isfinite(out)))
+    assert np.array_equal(np.asarray(new_carry.df_history), np.zeros((2, 2, 12), np.float32))
+
+
+def test_deep_filter_config_rejects_bad_values():
+    with pytest.raises(ParameterError, match="df_bins"):
+        DenoiserConfig(df_bins=300)
+    with pytest.raises(ParameterError, match="df_order"):
+        DenoiserConfig(df_bins=10, df_order=0)

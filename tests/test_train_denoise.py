@@ -33,6 +33,16 @@ def _train(run_dir: Path, data: Path, *extra: str, env: dict | None = None) -> s
     )
 
 
+def _export(run_dir: Path, data: Path, out: Path) -> Path:
+    """`train.export` of a tiny run on 4 short validation clips; returns the shipped file."""
+    result = subprocess.run(
+        [sys.executable, "-m", "train.export", "--run-dir", str(run_dir), "--data-dir", str(data), "--out", str(out),
+         "--val-clips", "4", "--val-seconds", "0.5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out
+
+
 def test_tiny_training_checkpoints_evaluates_and_resumes(quick_data, tmp_path):
     run_dir = tmp_path / "run"
     first = _train(run_dir, quick_data)
@@ -68,12 +78,7 @@ def test_tiny_training_checkpoints_evaluates_and_resumes(quick_data, tmp_path):
 def test_export_ships_float16_weights_with_a_model_card(quick_data, tmp_path):
     run_dir = tmp_path / "run"
     assert _train(run_dir, quick_data).returncode == 0
-    out = tmp_path / "shipped" / "denoiser.rtm"
-    result = subprocess.run(
-        [sys.executable, "-m", "train.export", "--run-dir", str(run_dir), "--data-dir", str(quick_data), "--out",
-         str(out), "--val-clips", "4", "--val-seconds", "0.5"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
+    out = _export(run_dir, quick_data, tmp_path / "shipped" / "denoiser.rtm")
     header, weights = checkpoint.load(out)
     assert header["kind"] == "denoiser" and {a["dtype"] for a in header["arrays"]} == {"float16"}
     assert "sisdri_music" in header["meta"]["validation"]
@@ -97,12 +102,7 @@ def test_warm_started_run_records_its_origin_and_its_card_sums_the_lineage(quick
     origin = json.loads((second / "init_from.json").read_text())
     assert origin["step"] == 4 and Path(origin["run_dir"]) == first.resolve()
     assert checkpoint.read_header(second / "latest.rtm")["config"]["fine_bins"] == 40
-    out = tmp_path / "shipped" / "denoiser.rtm"
-    result = subprocess.run(
-        [sys.executable, "-m", "train.export", "--run-dir", str(second), "--data-dir", str(quick_data), "--out",
-         str(out), "--val-clips", "4", "--val-seconds", "0.5"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
+    out = _export(second, quick_data, tmp_path / "shipped" / "denoiser.rtm")
     card = out.with_suffix(".md").read_text()
     assert "- Steps: 8;" in card and "warm-started from step 4 of `plain`" in card
     assert "fine-resolution features: the lowest 40 bins" in card
@@ -148,12 +148,18 @@ def test_warm_started_fine_model_streams_exactly_what_the_plain_model_did():
 
     plain = DenoiserConfig(hop=64, window=128, hidden=16, layers=1)
     fine = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40)
+    fine_df = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40, df_bins=20)
     old = init_mask_net(plain, seed=1)
     new = warm_start(init_mask_net(fine, seed=2), old)
+    new_df = warm_start(init_mask_net(fine_df, seed=3), new)  # and then a deep filter, from the fine net
+    assert "df" in new_df and not np.any(np.asarray(new_df["df"]["kernel"]))
     hops = jnp.asarray(0.2 * np.random.default_rng(5).standard_normal((30, 64)), jnp.float32)
     outs = []
-    for config, weights in ((plain, old), (fine, new)):
+    for config, weights in ((plain, old), (fine, new), (fine_df, new_df)):
         model = denoiser_model(config, weights)
         _, (out, _) = jax.jit(lambda p, c, x, m=model: scan_hops(m.step, p, c, x))(model.params(), model.init_carry(), hops)
         outs.append(np.asarray(out))
     np.testing.assert_allclose(outs[1], outs[0], atol=1e-6)
+    np.testing.assert_allclose(outs[2], outs[0], atol=1e-6)
+    with pytest.raises(ValueError, match="lacks"):  # a net can gain a head, never lose one
+        warm_start(init_mask_net(fine, seed=2), new_df)

@@ -95,6 +95,8 @@ def warm_start(fresh_weights, start_weights):
     features appended) keeps the old rows and gets zeros for the new ones, so the warm-started net
     computes exactly what the old one did until training gives the new features weight."""
     def take(fresh, old):
+        if old is None:  # a head the start checkpoint lacks (e.g. the deep filter): its zero init, no effect
+            return np.asarray(fresh)
         fresh, old = np.asarray(fresh), np.asarray(old, dtype=np.float32)
         if fresh.shape == old.shape:
             return old
@@ -104,7 +106,20 @@ def warm_start(fresh_weights, start_weights):
             return grown
         raise ValueError(f"cannot warm-start a {fresh.shape} array from a {old.shape} one: the checkpoint must "
                          "be the same architecture, with at most new input features")
-    return jax.tree_util.tree_map(take, fresh_weights, start_weights)
+    return jax.tree_util.tree_map(take, fresh_weights, _fill_missing(fresh_weights, start_weights))
+
+
+def _fill_missing(fresh, old):
+    """`old` with None wherever `fresh` has a subtree `old` lacks, so both trees have one structure."""
+    if isinstance(fresh, dict):
+        if not isinstance(old, dict):
+            raise ValueError("cannot warm-start: the checkpoint's parameter tree differs from the model's")
+        unknown = set(old) - set(fresh)
+        if unknown:
+            raise ValueError(f"cannot warm-start: the checkpoint has parameters {sorted(unknown)} the model lacks")
+        return {k: _fill_missing(v, old[k]) if k in old else jax.tree_util.tree_map(lambda _: None, v)
+                for k, v in fresh.items()}
+    return old
 
 
 # ---- the run ----------------------------------------------------------------------------------------

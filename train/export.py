@@ -60,6 +60,11 @@ def architecture(cfg: dict) -> str:
                      f"(up to {cfg['fine_bins'] * rate / history / 1000:.1f} kHz, {rate / history:.0f} Hz apart) of a "
                      f"{1000 * history / rate:.0f} ms causal history, so harmonics stand apart from the noise between "
                      "them (past samples only: no added latency)")
+    if cfg.get("df_bins", 0):
+        notes.append(f"a deep filter: in the lowest {cfg['df_bins']} bins (up to "
+                     f"{cfg['df_bins'] * cfg['samplerate'] / cfg['window'] / 1000:.1f} kHz) a learned complex filter over "
+                     f"this and the {cfg['df_order'] - 1} previous frames is added to the gain, so a steady tone "
+                     "inside a bin can be notched")
     return "; plus " + " and ".join(notes) if notes else ""
 
 

@@ -11,6 +11,9 @@ FLOOR_RISE_DB_PER_S = 5.0  # noise steps are followed within seconds; a held not
 # Fine-resolution features: 40 ms of causal history (25 Hz bins), the bins below 4 kHz, where the
 # harmonics of notes and voices lie closer together than the 10 ms frame's 100 Hz bins.
 FINE_MODEL = DenoiserConfig(feature_window=1920, fine_bins=160)
+# ... plus a deep filter over 3 frames in the bins below 4.8 kHz, where hum, whine and fan tones sit inside the
+# same 100 Hz bins as the music: a gain per bin cannot notch them, a filter across frames can.
+FINE_DF_MODEL = replace(FINE_MODEL, df_bins=48, df_order=3)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ def get_config(name: str = "default") -> TrainConfig:
         return replace(TrainConfig(), model=DenoiserConfig(hidden=16), batch_size=2, segment_seconds=0.25,
                        steps=4, warmup_steps=1, eval_every=2, checkpoint_every=2, val_clips=2, val_seconds=0.25,
                        log_every=1)
+    if name == "fine-df":  # fine plus the deep filter, warm-started (--init-from a default or fine run)
+        return replace(TrainConfig(), model=FINE_DF_MODEL, learning_rate=5e-4, steps=6000)
     if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
     if name == "floor":  # the default plus the noise-floor feature (warm-started: --init-from a default run)
@@ -55,4 +60,4 @@ def get_config(name: str = "default") -> TrainConfig:
     if name == "fine":  # the default plus fine-resolution features, warm-started (--init-from a default run):
         # a new warm-up and cosine cycle at half the first run's peak rate, so the trained part is not shaken loose
         return replace(TrainConfig(), model=FINE_MODEL, learning_rate=5e-4, steps=6000)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'floor', 'tiny' or 'tiny-fine'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'floor', 'tiny' or 'tiny-fine'")
