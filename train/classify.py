@@ -155,16 +155,12 @@ def initial_weights(config: ClassifyTrainConfig, init_from: Path | None):
     weights = init_label_net(config.model, seed=config.seed)
     if init_from is None:
         return weights
-    from rtmusic import checkpoint
-    header, start = checkpoint.load(init_from)
-    if header.get("kind") != "classifier":
-        raise SystemExit(f"--init-from {init_from}: a {header.get('kind')!r} checkpoint, not a classifier")
+    header, start = loop.load_start_checkpoint(init_from, "classifier")
     if ClassifierConfig.from_dict(header["config"]).to_dict() != config.model.to_dict():
         raise SystemExit(f"--init-from {init_from}: trained with another model config than --config's")
     if jax.tree_util.tree_structure(start) != jax.tree_util.tree_structure(weights) or any(
             np.shape(a) != np.shape(b) for a, b in zip(jax.tree_util.tree_leaves(start), jax.tree_util.tree_leaves(weights))):
         raise SystemExit(f"--init-from {init_from}: its arrays do not fit the model")
-    print(f"train: weights start from {init_from} (step {header.get('meta', {}).get('step')})", flush=True)
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), start)
 
 

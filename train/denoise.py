@@ -166,7 +166,7 @@ def _start(config: TrainConfig, run_dir: Path, init_from: Path | None):
     """Weights of a run that starts now (not a resume), with its warm start recorded."""
     weights = initial_weights(config, init_from)
     if init_from is not None:
-        record_warm_start(run_dir, init_from)
+        loop.record_warm_start(run_dir, init_from)
     return weights
 
 
@@ -174,25 +174,8 @@ def initial_weights(config: TrainConfig, init_from: Path | None):
     weights = init_mask_net(config.model, seed=config.seed)
     if init_from is None:
         return weights
-    from rtmusic import checkpoint
-    header, start = checkpoint.load(init_from)
-    if header.get("kind") != "denoiser":
-        raise SystemExit(f"--init-from {init_from}: a {header.get('kind')!r} checkpoint, not a denoiser")
-    step = header.get("meta", {}).get("step")
-    print(f"train: weights start from {init_from} (step {step})", flush=True)
+    _, start = loop.load_start_checkpoint(init_from, "denoiser")
     return warm_start(weights, start)
-
-
-WARM_START_FILE = "init_from.json"  # in a warm-started run dir: where its weights came from (export sums the lineage)
-
-
-def record_warm_start(run_dir: Path, init_from: Path) -> None:
-    """Note the checkpoint (and so the run) a new run started from, for the model card's steps and hours."""
-    from rtmusic import checkpoint
-    step = checkpoint.read_header(init_from).get("meta", {}).get("step")
-    (run_dir / WARM_START_FILE).write_text(json.dumps(
-        {"checkpoint": str(Path(init_from).resolve()), "run_dir": str(Path(init_from).resolve().parent), "step": step},
-        indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,8 @@ import numpy as np
 
 from rtmusic import checkpoint
 from rtmusic.models import DenoiserConfig
-from train.denoise import DEFAULT_RUN_DIR, WARM_START_FILE, evaluate, make_forward
+from train.denoise import DEFAULT_RUN_DIR, evaluate, make_forward
+from train.loop import WARM_START_FILE
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
 

@@ -112,6 +112,27 @@ def load_state(run_dir: Path, optimizer, kind: str, model_config: dict,
     return TrainState(jnp.int32(step), weights, jax.tree_util.tree_unflatten(treedef, leaves))
 
 
+# ---- warm starts -------------------------------------------------------------------------------------
+WARM_START_FILE = "init_from.json"  # in a warm-started run dir: where its weights came from (export sums the lineage)
+
+
+def load_start_checkpoint(init_from: Path, kind: str) -> tuple[dict, Any]:
+    """(header, weights) a new run starts from (`--init-from`); another kind of checkpoint is a clear error."""
+    header, start = checkpoint.load(init_from)
+    if header.get("kind") != kind:
+        raise SystemExit(f"--init-from {init_from}: a {header.get('kind')!r} checkpoint, not a {kind}")
+    print(f"train: weights start from {init_from} (step {header.get('meta', {}).get('step')})", flush=True)
+    return header, start
+
+
+def record_warm_start(run_dir: Path, init_from: Path) -> None:
+    """Note the checkpoint (and so the run) a new run started from, for the model card's steps and hours."""
+    step = checkpoint.read_header(init_from).get("meta", {}).get("step")
+    origin = Path(init_from).resolve()
+    (run_dir / WARM_START_FILE).write_text(json.dumps(
+        {"checkpoint": str(origin), "run_dir": str(origin.parent), "step": step}, indent=1))
+
+
 # ---- plots ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CurvesSpec:
