@@ -91,21 +91,25 @@ def test_export_ships_float16_weights_with_a_model_card(quick_data, tmp_path):
 
 
 def test_warm_started_run_records_its_origin_and_its_card_sums_the_lineage(quick_data, tmp_path):
-    """A run started --init-from another one ships a card that counts both runs' steps and names the features."""
-    first, second = tmp_path / "plain", tmp_path / "fine"
+    """A chain of runs, each started --init-from the last, ships a card that counts every run's steps and says
+    what each one added."""
+    first, second, third = tmp_path / "plain", tmp_path / "fine", tmp_path / "fine_df"
     assert _train(first, quick_data).returncode == 0
-    result = subprocess.run(
-        [sys.executable, "-m", "train.denoise", "--config", "tiny-fine", "--run-dir", str(second), "--data-dir",
-         str(quick_data), "--no-progress", "--init-from", str(first / "latest.rtm")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
+    for config, run_dir, start in (("tiny-fine", second, first), ("tiny-fine-df", third, second)):
+        result = subprocess.run(
+            [sys.executable, "-m", "train.denoise", "--config", config, "--run-dir", str(run_dir), "--data-dir",
+             str(quick_data), "--no-progress", "--init-from", str(start / "latest.rtm")],
+            cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
     origin = json.loads((second / "init_from.json").read_text())
     assert origin["step"] == 4 and Path(origin["run_dir"]) == first.resolve()
-    assert checkpoint.read_header(second / "latest.rtm")["config"]["fine_bins"] == 40
-    out = _export(second, quick_data, tmp_path / "shipped" / "denoiser.rtm")
+    assert checkpoint.read_header(third / "latest.rtm")["config"]["df_bins"] == 8
+    out = _export(third, quick_data, tmp_path / "shipped" / "denoiser.rtm")
     card = out.with_suffix(".md").read_text()
-    assert "- Steps: 8;" in card and "warm-started from step 4 of `plain`" in card
-    assert "fine-resolution features: the lowest 40 bins" in card
+    assert "- Steps: 12;" in card
+    assert "- Then `fine`: warm-started from step 4 of `plain`, adding fine-resolution features; 4 steps" in card
+    assert "- Then `fine_df`: warm-started from step 4 of `fine`, adding the deep filter; 4 steps" in card
+    assert "fine-resolution features: the lowest 40 bins" in card and "a deep filter: in the lowest 8 bins" in card
 
 
 def test_data_parallel_over_two_host_devices(quick_data, tmp_path):

@@ -35,7 +35,7 @@ def training_summary(run_dir: Path, up_to_step: int | None = None) -> dict:
     gaps = np.diff(times)
     summary = {"steps": train_rows[-1]["step"] if train_rows else 0,
                "wall_hours": float(gaps[gaps < 600].sum() / 3600) if gaps.size else 0.0,
-               "sessions": int((gaps >= 600).sum() + 1) if gaps.size else 1, "lineage": []}
+               "sessions": int((gaps >= 600).sum() + 1) if gaps.size else 1, "lineage": [], "root_run": run_dir}
     origin = run_dir / WARM_START_FILE
     if origin.exists():
         start = json.loads(origin.read_text())
@@ -45,9 +45,26 @@ def training_summary(run_dir: Path, up_to_step: int | None = None) -> dict:
             summary = {"steps": parent["steps"] + summary["steps"],
                        "wall_hours": parent["wall_hours"] + summary["wall_hours"],
                        "sessions": parent["sessions"] + summary["sessions"],
-                       "lineage": parent["lineage"] + [f"warm-started from step {start.get('step')} of "
-                                                       f"`{parent_dir.name}`"]}
+                       "lineage": parent["lineage"] + [_warm_start_line(run_dir, parent_dir, start, summary["steps"])],
+                       "root_run": parent["root_run"]}
     return summary
+
+
+def _run_config(run_dir: Path) -> dict:
+    config_file = run_dir / "config.json"
+    return json.loads(config_file.read_text()) if config_file.exists() else {}
+
+
+def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -> str:
+    """One model-card line for a run that was warm-started from another."""
+    config, parent_config = _run_config(run_dir), _run_config(parent_dir)
+    model, parent_model = config.get("model", {}), parent_config.get("model", {})
+    added = [name for name, key in (("fine-resolution features", "fine_bins"), ("the deep filter", "df_bins"))
+             if model.get(key) and not parent_model.get(key)]
+    return (f"Then `{run_dir.name}`: warm-started from step {start.get('step')} of `{parent_dir.name}`"
+            + (f", adding {' and '.join(added)}" if added else "")
+            + f"; {steps} steps, new warm-up and cosine decay from lr {config.get('learning_rate', '?')} to its step "
+            f"{config.get('steps', '?')}.")
 
 
 def architecture(cfg: dict) -> str:
@@ -76,8 +93,7 @@ def _met(value: float | None, target: float) -> str:
 def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int = 210,
                val_seconds: float = 6.0) -> str:
     cfg = header["config"]
-    lineage = "".join(f"\n- Then {step}: this run (lr peak {train_config['learning_rate']}, new warm-up and cosine decay "
-                      f"to its step {train_config['steps']})." for step in summary.get("lineage", []))
+    lineage = "".join(f"\n- {line}" for line in summary.get("lineage", []))
     fig = "\n".join(f"| {k} | {v:+.2f} dB |" for k, v in figures.items() if k != "score")
     return f"""# rtmusic default denoiser
 
@@ -142,8 +158,9 @@ def main(argv=None) -> int:
     val = {**val, "noisy": val["noisy"][:, :length], "clean": val["clean"][:, :length]}
     forward, _ = make_forward(config)
     figures = evaluate(jax.jit(forward), jax.tree_util.tree_map(np.asarray, shipped), val)
-    train_config = json.loads((args.run_dir / "config.json").read_text())
-    card = model_card(checkpoint.read_header(args.out), figures, training_summary(args.run_dir), train_config,
+    summary = training_summary(args.run_dir)
+    train_config = _run_config(summary["root_run"]) or _run_config(args.run_dir)  # the first run's recipe
+    card = model_card(checkpoint.read_header(args.out), figures, summary, train_config,
                       args.out.stat().st_size, args.val_clips, args.val_seconds)
     args.out.with_suffix(".md").write_text(card)
     header = checkpoint.read_header(args.out)

@@ -55,9 +55,11 @@ def get_config(name: str = "default") -> TrainConfig:
         return replace(TrainConfig(), model=FINE_DF_MODEL, learning_rate=5e-4, steps=6000)
     if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
+    if name == "tiny-fine-df":  # and with the deep filter
+        return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40, df_bins=8))
     if name == "floor":  # the default plus the noise-floor feature (warm-started: --init-from a default run)
         return replace(TrainConfig(), model=DenoiserConfig(floor_rise_db_per_s=FLOOR_RISE_DB_PER_S))
     if name == "fine":  # the default plus fine-resolution features, warm-started (--init-from a default run):
         # a new warm-up and cosine cycle at half the first run's peak rate, so the trained part is not shaken loose
         return replace(TrainConfig(), model=FINE_MODEL, learning_rate=5e-4, steps=6000)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'floor', 'tiny' or 'tiny-fine'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
