@@ -135,9 +135,9 @@ def test_warm_start_keeps_the_old_function_when_features_are_added():
     _, gains_old = mask_net(plain).apply({"params": old}, carry, jnp.asarray(features[: 2 * plain.bins]))
     _, gains_new = mask_net(floor).apply({"params": new}, carry, jnp.asarray(features))
     np.testing.assert_allclose(np.asarray(gains_new), np.asarray(gains_old), atol=1e-6)
-    wider = DenoiserConfig(hop=64, window=128, hidden=32, layers=1)
-    with pytest.raises(ValueError, match="same architecture"):
-        warm_start(init_mask_net(wider), old)
+    narrower = DenoiserConfig(hop=64, window=128, hidden=8, layers=1)
+    with pytest.raises(ValueError, match="same architecture or a smaller one"):
+        warm_start(init_mask_net(narrower), old)
 
 
 def test_warm_started_fine_model_streams_exactly_what_the_plain_model_did():
@@ -167,3 +167,32 @@ def test_warm_started_fine_model_streams_exactly_what_the_plain_model_did():
     np.testing.assert_allclose(outs[2], outs[0], atol=1e-6)
     with pytest.raises(ValueError, match="lacks"):  # a net can gain a head, never lose one
         warm_start(init_mask_net(fine, seed=2), new_df)
+
+
+def test_a_wider_net_warm_started_from_a_narrower_one_streams_the_same_and_learns_with_all_units():
+    """net2wider with zero fan-out: 2 x 16 units (+ deep filter) -> 2 x 24 units computes the same output; the
+    new units get gradient through their zero outgoing weights, so training can use them."""
+    import jax
+    import jax.numpy as jnp
+
+    from rtmusic.models import DenoiserConfig, init_mask_net
+    from rtmusic.step import denoiser_model, make_knobs, scan_hops
+    from train.denoise import warm_start
+
+    narrow = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10)
+    wide = DenoiserConfig(hop=64, window=128, hidden=24, layers=2, df_bins=10, feature_window=256, fine_bins=8)
+    rng = np.random.default_rng(9)
+    old = jax.tree_util.tree_map(lambda a: np.asarray(a) + 0.1 * rng.standard_normal(np.shape(a)).astype(np.float32),
+                                 init_mask_net(narrow, seed=1))  # a "trained" net: every weight non-zero
+    new = warm_start(init_mask_net(wide, seed=2), old)
+    hops = jnp.asarray(0.2 * rng.standard_normal((40, 64)), jnp.float32)
+
+    def run(config, weights):
+        model = denoiser_model(config, weights)
+        _, (out, _) = scan_hops(model.step, {"net": weights, "knobs": make_knobs()}, model.init_carry(), hops)
+        return out
+
+    np.testing.assert_allclose(np.asarray(run(wide, new)), np.asarray(run(narrow, old)), atol=1e-5)
+    grads = jax.grad(lambda w: jnp.sum(run(wide, w) ** 2))(jax.tree_util.tree_map(jnp.asarray, new))
+    new_units_out = np.asarray(grads["lstm1"]["hi"]["kernel"])[16:, :16]  # from new units into old ones
+    assert np.abs(new_units_out).max() > 0

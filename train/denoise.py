@@ -91,22 +91,46 @@ def evaluate(forward, weights, val: dict[str, np.ndarray], batch: int = 16) -> d
 
 
 def warm_start(fresh_weights, start_weights):
-    """`fresh_weights` with every array taken from `start_weights`; an input kernel that grew (new
-    features appended) keeps the old rows and gets zeros for the new ones, so the warm-started net
-    computes exactly what the old one did until training gives the new features weight."""
-    def take(fresh, old):
+    """`fresh_weights` with every array taken from `start_weights`, grown where the new net is bigger, so the
+    warm-started net computes exactly what the old one did until training gives the new parts weight:
+
+    - new input features (rows appended to the embedding) and a new head (the deep filter) start at zero;
+    - a wider net (more hidden units): each new unit keeps its fresh random weights *into* it, and every
+      weight *out of* it (into old units and the heads) starts at zero, so it learns without disturbing
+      the rest (net2wider with zero fan-out).
+    """
+    h_old, h_new = _hidden(start_weights), _hidden(fresh_weights)
+
+    def take(path, fresh, old):
         if old is None:  # a head the start checkpoint lacks (e.g. the deep filter): its zero init, no effect
             return np.asarray(fresh)
-        fresh, old = np.asarray(fresh), np.asarray(old, dtype=np.float32)
+        fresh, old = np.asarray(fresh, np.float32), np.asarray(old, dtype=np.float32)
         if fresh.shape == old.shape:
             return old
-        if fresh.ndim == 2 and old.ndim == 2 and fresh.shape[1] == old.shape[1] and fresh.shape[0] > old.shape[0]:
-            grown = np.zeros(fresh.shape, np.float32)
+        if fresh.ndim != old.ndim or any(f < o for f, o in zip(fresh.shape, old.shape)) or fresh.ndim > 2:
+            raise ValueError(f"cannot warm-start {jax.tree_util.keystr(path)}: a {fresh.shape} array from a "
+                             f"{old.shape} one: the checkpoint must be the same architecture or a smaller one "
+                             "(fewer input features, fewer hidden units)")
+        grown = fresh.copy()
+        if fresh.ndim == 1:  # a bias: old units keep theirs, new units their fresh init
             grown[: old.shape[0]] = old
             return grown
-        raise ValueError(f"cannot warm-start a {fresh.shape} array from a {old.shape} one: the checkpoint must "
-                         "be the same architecture, with at most new input features")
-    return jax.tree_util.tree_map(take, fresh_weights, _fill_missing(fresh_weights, start_weights))
+        module = str(getattr(path[0], "key", path[0]))
+        rows = np.arange(old.shape[0])
+        if module in ("gain", "df") and old.shape[0] == 2 * h_old:  # inputs: [lstm out (H), embed (H)]
+            rows = np.where(rows < h_old, rows, rows - h_old + h_new)
+        old_cols = np.arange(old.shape[1])
+        grown[:, old_cols] = 0.0  # what feeds old units from new inputs or units: nothing, at first
+        grown[np.ix_(rows, old_cols)] = old
+        return grown
+
+    filled = _fill_missing(fresh_weights, start_weights)
+    return jax.tree_util.tree_map_with_path(take, fresh_weights, filled)
+
+
+def _hidden(weights) -> int:
+    """Hidden units of a MaskNet's weights (the embedding's width)."""
+    return int(np.shape(weights["embed"]["kernel"])[1])
 
 
 def _fill_missing(fresh, old):
