@@ -30,24 +30,20 @@ def training_summary(run_dir: Path, up_to_step: int | None = None) -> dict:
     if up_to_step is not None:
         rows = [r for r in rows if r["step"] <= up_to_step]
     train_rows = [r for r in rows if "loss" in r]
-    # wall time: sum of gaps between consecutive log rows, ignoring pauses longer than 10 minutes (resumes)
-    times = np.array([r["time"] for r in rows])
-    gaps = np.diff(times)
-    summary = {"steps": train_rows[-1]["step"] if train_rows else 0,
-               "wall_hours": float(gaps[gaps < 600].sum() / 3600) if gaps.size else 0.0,
-               "sessions": int((gaps >= 600).sum() + 1) if gaps.size else 1, "lineage": [], "root_run": run_dir}
+    steps, times, lineage, root = train_rows[-1]["step"] if train_rows else 0, [r["time"] for r in rows], [], run_dir
     origin = run_dir / WARM_START_FILE
     if origin.exists():
         start = json.loads(origin.read_text())
         parent_dir = Path(start["run_dir"])
         if (parent_dir / "metrics.jsonl").exists():
             parent = training_summary(parent_dir, start.get("step"))
-            summary = {"steps": parent["steps"] + summary["steps"],
-                       "wall_hours": parent["wall_hours"] + summary["wall_hours"],
-                       "sessions": parent["sessions"] + summary["sessions"],
-                       "lineage": parent["lineage"] + [_warm_start_line(run_dir, parent_dir, start, summary["steps"])],
-                       "root_run": parent["root_run"]}
-    return summary
+            lineage = parent["lineage"] + [_warm_start_line(run_dir, parent_dir, start, steps)]
+            steps, times, root = parent["steps"] + steps, parent["times"] + times, parent["root_run"]
+    # wall time: sum of gaps between consecutive log rows of all the runs, ignoring pauses over 10 minutes
+    gaps = np.diff(np.sort(np.array(times)))
+    return {"steps": steps, "wall_hours": float(gaps[gaps < 600].sum() / 3600) if gaps.size else 0.0,
+            "sessions": int((gaps >= 600).sum() + 1) if gaps.size else 1, "lineage": lineage, "root_run": root,
+            "times": times}
 
 
 def _run_config(run_dir: Path) -> dict:
