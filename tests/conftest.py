@@ -25,6 +25,17 @@ sys.path.insert(0, os.path.dirname(__file__))  # tests/ helpers: jackserver, far
 
 from jackserver import JackServer  # noqa: E402
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def quick_data(tmp_path_factory):
+    """A tiny rendered data set (real FluidSynth and espeak-ng: `train.build_data --quick`), one per module."""
+    out = tmp_path_factory.mktemp("data")
+    subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--out", str(out)], cwd=ROOT,
+                   check=True, capture_output=True, timeout=300)
+    return out
+
 # Before anything imports sounddevice (PortAudio reads these when it initialises): never auto-start a
 # server, and never talk to someone else's `default` server. JackServer.start() sets the real name.
 os.environ["JACK_NO_START_SERVER"] = "1"

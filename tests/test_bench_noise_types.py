@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bench import noise_types
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def quick_data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--out", str(out)], cwd=ROOT,
-                   check=True, capture_output=True, timeout=300)
-    return out
 
 
 def test_set_mixes_the_same_clean_crops_with_every_noise_type_at_the_asked_snr(quick_data):

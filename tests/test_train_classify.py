@@ -19,14 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEECH, NOISE, SILENCE = (CLASSIFIER_LABELS.index(n) for n in ("speech", "noise", "silence"))
 
 
-@pytest.fixture(scope="module")
-def quick_data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--out", str(out)], cwd=ROOT,
-                   check=True, capture_output=True, timeout=300)
-    return out
-
-
 def test_sampler_scenes_have_the_targets_they_should(quick_data):
     from train.classify_data import SCENE_NAMES, ClassifySampler, hop_targets
 

@@ -17,14 +17,6 @@ from rtmusic.processor import Processor, model_from_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def quick_data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--out", str(out)], cwd=ROOT,
-                   check=True, capture_output=True, timeout=300)
-    return out
-
-
 def _train(run_dir: Path, data: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "train.denoise", "--config", "tiny", "--run-dir", str(run_dir), "--data-dir",
