@@ -53,6 +53,12 @@ def get_config(name: str = "default") -> TrainConfig:
                        log_every=1)
     if name == "fine-df":  # fine plus the deep filter, warm-started (--init-from a default or fine run)
         return replace(TrainConfig(), model=FINE_DF_MODEL, learning_rate=5e-4, steps=6000)
+    if name == "fine-df-2":  # a second cosine cycle of fine-df (--init-from the last cycle's latest.rtm): a lower
+        # peak than the first, since validation was still rising when its rate had decayed to zero
+        return replace(get_config("fine-df"), learning_rate=3e-4, steps=5000)
+    if name == "fine-df-wide":  # fine-df with 192 hidden units, warm-started from a 128-unit fine-df run (the new
+        # units' outgoing weights start at zero, so it starts out computing exactly what the narrower net does)
+        return replace(get_config("fine-df-2"), model=replace(FINE_DF_MODEL, hidden=192))
     if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
     if name == "tiny-fine-df":  # and with the deep filter
@@ -62,4 +68,4 @@ def get_config(name: str = "default") -> TrainConfig:
     if name == "fine":  # the default plus fine-resolution features, warm-started (--init-from a default run):
         # a new warm-up and cosine cycle at half the first run's peak rate, so the trained part is not shaken loose
         return replace(TrainConfig(), model=FINE_MODEL, learning_rate=5e-4, steps=6000)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
