@@ -211,6 +211,62 @@ def test_feature_window_and_band_settings_are_validated(kwargs, match):
         ClassifierConfig(**kwargs)
 
 
+CONV = ClassifierConfig(bands=16, hidden=16, layers=1, conv_channels=(4, 6), conv_kernel=3)
+
+
+def test_band_convolution_is_a_same_padded_convolution_along_the_bands():
+    from rtmusic.models import BandConv
+
+    x = np.random.default_rng(0).standard_normal((12, 3)).astype(np.float32)
+    for kernel in (1, 4, 5):
+        conv = BandConv(features=2, kernel=kernel)
+        params = conv.init(jax.random.PRNGKey(1), jnp.asarray(x))["params"]
+        params = {"kernel": jax.random.normal(jax.random.PRNGKey(2), params["kernel"].shape),
+                  "bias": jnp.asarray([0.5, -1.0])}
+        got = np.asarray(conv.apply({"params": params}, jnp.asarray(x)))
+        w = np.asarray(params["kernel"]).reshape(kernel, 3, 2)  # tap, channel, feature
+        left = (kernel - 1) // 2
+        want = np.zeros((12, 2))
+        for band in range(12):
+            for tap in range(kernel):
+                src = band + tap - left
+                if 0 <= src < 12:
+                    want[band] += x[src] @ w[tap]
+        np.testing.assert_allclose(got, want + [0.5, -1.0], atol=1e-5)
+
+
+def test_conv_classifier_streams_like_the_scan_is_causal_and_round_trips(tmp_path):
+    model = classifier_model(CONV, init_label_net(CONV, seed=9), name="conv-classifier")
+    assert model.weights["conv0"]["kernel"].shape == (3 * 3, 4) and model.weights["conv1"]["kernel"].shape == (3 * 4, 6)
+    assert model.weights["embed"]["kernel"].shape == (16 // 4 * 6, 16)  # two poolings of band pairs
+    x = _signal(30 * HOP, seed=21, scale=0.3).reshape(-1, HOP)
+    params = model.params()
+    _, (_, aux_scan) = _scan(model, params, x)
+    step = jax.jit(model.step)
+    carry, auxes = model.init_carry(), []
+    for h in x:
+        carry, (_, aux) = step(params, carry, jnp.asarray(h))
+        auxes.append(np.asarray(aux.values))
+    np.testing.assert_allclose(np.stack(auxes), aux_scan.values, atol=1e-5, rtol=0)
+    y = x.copy()
+    y[20:] = _signal(10 * HOP, seed=22).reshape(-1, HOP)
+    _, (_, aux_y) = _scan(model, params, y)
+    np.testing.assert_array_equal(np.asarray(aux_y.values)[:20], np.asarray(aux_scan.values)[:20])
+    path = checkpoint.save(tmp_path / "conv.rtm", jax.device_get(model.weights), kind="classifier",
+                           config=json.loads(json.dumps(CONV.to_dict())))  # the header is JSON: a list
+    loaded = model_from_checkpoint(path)
+    assert ClassifierConfig.from_dict(loaded.config) == CONV
+    sig = _signal(4800, seed=23)
+    np.testing.assert_array_equal(Processor(loaded).process(sig).aux, Processor(model).process(sig).aux)
+
+
+@pytest.mark.parametrize("kwargs", [{"bands": 18, "conv_channels": (4, 4)}, {"conv_channels": (0,)},
+                                    {"conv_channels": (4,), "conv_kernel": 0}])
+def test_conv_settings_are_validated(kwargs):
+    with pytest.raises(ParameterError, match="conv_channels"):
+        ClassifierConfig(**kwargs)
+
+
 def test_configs_without_the_feature_keys_are_the_v1_classifier():
     old = {k: v for k, v in ClassifierConfig().to_dict().items() if k not in ("feature_window", "band_low_hz")}
     config = ClassifierConfig.from_dict(old)

@@ -60,4 +60,9 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
     if name == "v1-aug":  # v1 with the stronger timbre augmentation, warm-started from a v1 run (--init-from):
         # half the peak learning rate and a short warm-up, the weights being trained already
         return replace(get_config("v1"), music_augment="timbre", learning_rate=1e-3, warmup_steps=100)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'v1', 'v1-aug' or 'tiny'")
+    if name == "v1-conv":  # v1 with convolutions along the mel bands before the embedding (ClassifierConfig's
+        # conv_channels), trained from scratch the way v1 began (training music unaltered, no train_families,
+        # validated on the val split), so its curve compares step for step with v1's first 4000 steps
+        return replace(get_config("v1"), model=ClassifierConfig(conv_channels=(8, 16)), music_augment="none",
+                       extra_music_splits=(), val_music_split=None)
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'v1', 'v1-aug', 'v1-conv' or 'tiny'")
