@@ -150,6 +150,19 @@ def test_poisoned_carry_is_reset_and_flagged(small):
         assert np.array_equal(np.asarray(got), np.asarray(fresh))
 
 
+def _assert_steps_equal_the_scan(model, hops):
+    """Call the jitted step hop by hop and check its label probabilities against the scan's; (out, aux) of the scan."""
+    params = model.params()
+    _, (out_scan, aux_scan) = _scan(model, params, hops)
+    step = jax.jit(model.step)
+    carry, auxes = model.init_carry(), []
+    for h in hops:
+        carry, (_, aux) = step(params, carry, jnp.asarray(h))
+        auxes.append(np.asarray(aux.values))
+    np.testing.assert_allclose(np.stack(auxes), aux_scan.values, atol=1e-5, rtol=0)
+    return out_scan, aux_scan
+
+
 @pytest.fixture(scope="module")
 def long_history():
     return classifier_model(LONG, init_label_net(LONG, seed=8), name="long-history-classifier")
@@ -159,14 +172,7 @@ def test_long_feature_history_streams_like_the_scan_with_the_same_bit_exact_dela
     assert long_history.delay == 240 and long_history.window == 480 and long_history.algorithmic_latency == 480
     assert long_history.init_carry().frame_tail.shape == (1920 - HOP,)
     x = _signal(40 * HOP, seed=13, scale=0.3).reshape(-1, HOP)
-    params = long_history.params()
-    _, (out_scan, aux_scan) = _scan(long_history, params, x)
-    step = jax.jit(long_history.step)
-    carry, auxes = long_history.init_carry(), []
-    for h in x:
-        carry, (out, aux) = step(params, carry, jnp.asarray(h))
-        auxes.append(np.asarray(aux.values))
-    np.testing.assert_allclose(np.stack(auxes), aux_scan.values, atol=1e-5, rtol=0)
+    out_scan, _ = _assert_steps_equal_the_scan(long_history, x)
     bypass = bypass_model()
     _, (expected, _) = _scan(bypass, bypass.params(), x)
     assert np.array_equal(np.asarray(out_scan), np.asarray(expected))
@@ -240,17 +246,10 @@ def test_conv_classifier_streams_like_the_scan_is_causal_and_round_trips(tmp_pat
     assert model.weights["conv0"]["kernel"].shape == (3 * 3, 4) and model.weights["conv1"]["kernel"].shape == (3 * 4, 6)
     assert model.weights["embed"]["kernel"].shape == (16 // 4 * 6, 16)  # two poolings of band pairs
     x = _signal(30 * HOP, seed=21, scale=0.3).reshape(-1, HOP)
-    params = model.params()
-    _, (_, aux_scan) = _scan(model, params, x)
-    step = jax.jit(model.step)
-    carry, auxes = model.init_carry(), []
-    for h in x:
-        carry, (_, aux) = step(params, carry, jnp.asarray(h))
-        auxes.append(np.asarray(aux.values))
-    np.testing.assert_allclose(np.stack(auxes), aux_scan.values, atol=1e-5, rtol=0)
+    _, aux_scan = _assert_steps_equal_the_scan(model, x)
     y = x.copy()
     y[20:] = _signal(10 * HOP, seed=22).reshape(-1, HOP)
-    _, (_, aux_y) = _scan(model, params, y)
+    _, (_, aux_y) = _scan(model, model.params(), y)
     np.testing.assert_array_equal(np.asarray(aux_y.values)[:20], np.asarray(aux_scan.values)[:20])
     path = checkpoint.save(tmp_path / "conv.rtm", jax.device_get(model.weights), kind="classifier",
                            config=json.loads(json.dumps(CONV.to_dict())))  # the header is JSON: a list
