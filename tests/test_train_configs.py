@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -32,3 +33,27 @@ def test_the_conv_classifier_config_is_v1_with_band_convolutions():
     assert conv.model.conv_channels == (8, 16)
     assert conv.model.bands == v1.model.bands and conv.model.hidden == v1.model.hidden
     assert conv.extra_music_splits == () and conv.val_music_split is None and conv.music_augment == "none"
+
+
+def test_a_runs_stored_config_names_its_recipe():
+    stored = json.loads(json.dumps(classify.get_config("v1-conv").to_dict()))
+    assert classify.config_name({**stored, "steps": 123}) == "v1-conv"  # --steps does not change the recipe
+    old = json.loads(json.dumps(classify.get_config("v1").to_dict()))
+    for key in ("music_augment",):  # a run written before the key existed
+        del old[key]
+    del old["model"]["conv_channels"], old["model"]["conv_kernel"]
+    assert classify.config_name(old) == "v1"
+    assert classify.config_name({**stored, "batch_size": 7}) is None
+
+
+def test_the_classifier_card_describes_the_band_convolutions_and_the_recipe():
+    from train.export_classifier import model_card
+
+    train_config = json.loads(json.dumps(classify.get_config("v1-conv").to_dict()))
+    header = {"config": train_config["model"], "meta": {"step": 5000}}
+    figures = {"map": 0.6, "macro_f1": 0.5, "val_bce": 0.1, "ap_piano": 0.4}
+    summary = {"steps": 5000, "wall_hours": 1.5, "sessions": 1}
+    card = model_card(header, figures, summary, {**train_config, "steps": 9000}, 400_000, 220)
+    assert "2 convolutions along the bands (8, 16 channels, 5 bands wide" in card
+    assert "python -m train.classify --config v1-conv --steps 9000" in card
+    assert "training music as rendered" in card and "| piano | 0.400 |" in card

@@ -21,10 +21,17 @@ from rtmusic import checkpoint
 from rtmusic.labels import WINDOW_STATISTIC
 from rtmusic.models import ClassifierConfig
 from train.classify import DEFAULT_RUN_DIR, VAL_SEED, evaluate, make_forward
-from train.configs.classify import get_config
+from train.configs.classify import config_name, get_config
 from train.export import training_summary
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
+
+
+MUSIC_AUGMENT_TEXT = {  # train.classify_data.MUSIC_AUGMENTS, as the card says it
+    "none": "training music as rendered",
+    "colour": "random EQ on training music",
+    "timbre": "training music re-timbred: random and moving EQ, resampling, saturation, synthetic rooms",
+}
 
 
 def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int,
@@ -38,21 +45,29 @@ def model_card(header: dict, figures: dict, summary: dict, train_config: dict, s
         frontend = (f"on the last {history} samples ({1000 * history / cfg['samplerate']:.0f} ms, Hann window; the "
                     f"audio keeps the\ndenoiser's {cfg['window']}-sample window and delay)")
     low = cfg.get("band_low_hz", 0.0)
+    conv = cfg.get("conv_channels") or []
+    layers = (f"{len(conv)} convolutions along the bands ({', '.join(map(str, conv))} channels, {cfg['conv_kernel']} "
+              "bands wide, each\nfollowed by max-pooling of band pairs) -> " if conv else "")
+    augment = MUSIC_AUGMENT_TEXT.get(train_config.get("music_augment", "colour"), train_config.get("music_augment"))
+    name = config_name(train_config)
+    command = f"python -m train.classify --config {name}" if name else "python -m train.classify (config in the run's config.json)"
+    if name and get_config(name).steps != train_config["steps"]:
+        command += f" --steps {train_config['steps']}"
     return f"""# rtmusic default classifier
 
 Causal multi-label tagger at {cfg['samplerate']} Hz, {frontend}, hop {cfg['hop']} (one decision per
 {1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); {cfg['bands']} mel bands{f' from {low:g} Hz' if low else ''} (normalised by a running level, {cfg['level_tau_s']} s; absolute level; frame-to-frame change) ->
-dense embedding -> {cfg['layers']} LSTM layers of {cfg['hidden']} units -> sigmoid over {len(cfg['labels'])} labels:
+{layers}dense embedding -> {cfg['layers']} LSTM layers of {cfg['hidden']} units -> sigmoid over {len(cfg['labels'])} labels:
 {', '.join(cfg['labels'])}. Audio passes through untouched, with the denoiser's latency.
 File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).
 
 ## Training
 - Data: `python -m train.build_data` and `python -m train.render_families [--split train --per-family 100]`
   (see `train/DATA.md`), scenes mixed by `train.classify_data`: music (solos, ensembles, bands, drums;
-  {'share ' + str(train_config.get('extra_music_share')) + ' of crops from ' + ', '.join(train_config['extra_music_splits']) + ', ' if train_config.get('extra_music_splits') else ''}random EQ on training music), speech, noise, silence and
+  {'share ' + str(train_config.get('extra_music_share')) + ' of crops from ' + ', '.join(train_config['extra_music_splits']) + '; ' if train_config.get('extra_music_splits') else ''}{augment}), speech, noise, silence and
   near-silence, quiet scenes and mixtures, with sources entering and leaving; per-hop targets from the MIDI
   labels and component levels.
-- Command: `python -m train.classify{'' if cfg.get('feature_window', cfg['window']) != cfg['window'] else ' --config v1'}` (batch {train_config['batch_size']} x
+- Command: `{command}` (batch {train_config['batch_size']} x
   {train_config['segment_seconds']} s, AdamW lr {train_config['learning_rate']} with cosine decay to
   step {train_config['steps']}, per-hop binary cross-entropy),
   then `python -m train.export_classifier`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, replace
 
 from rtmusic.models import ClassifierConfig
@@ -46,6 +47,23 @@ class ClassifyTrainConfig:
         return data
 
 
+CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv")
+
+
+def config_name(stored: dict) -> str | None:
+    """The named config a run's config.json was made from, or None.
+
+    `--steps` may differ, and a key the file lacks (written before the key existed) is not compared.
+    """
+    stored = {**stored, "model": ClassifierConfig.from_dict(stored["model"]).to_dict()}
+    for name in CONFIG_NAMES:
+        named = json.loads(json.dumps(get_config(name).to_dict()))  # tuples as the JSON file has them
+        named["model"] = json.loads(json.dumps(named["model"]))
+        if all(named.get(k) == v for k, v in stored.items() if k != "steps"):
+            return name
+    return None
+
+
 def get_config(name: str = "default") -> ClassifyTrainConfig:
     if name == "default":
         return ClassifyTrainConfig()
@@ -65,4 +83,4 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # validated on the val split), so its curve compares step for step with v1's first 4000 steps
         return replace(get_config("v1"), model=ClassifierConfig(conv_channels=(8, 16)), music_augment="none",
                        extra_music_splits=(), val_music_split=None)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'v1', 'v1-aug', 'v1-conv' or 'tiny'")
+    raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
