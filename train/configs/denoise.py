@@ -54,8 +54,9 @@ def get_config(name: str = "default") -> TrainConfig:
     if name == "fine-df":  # fine plus the deep filter, warm-started (--init-from a default or fine run)
         return replace(TrainConfig(), model=FINE_DF_MODEL, learning_rate=5e-4, steps=6000)
     if name == "fine-df-2":  # a second cosine cycle of fine-df (--init-from the last cycle's latest.rtm): a lower
-        # peak than the first, since validation was still rising when its rate had decayed to zero
-        return replace(get_config("fine-df"), learning_rate=3e-4, steps=5000)
+        # peak than the first, since validation was still rising when its rate had decayed to zero (the shipped
+        # weights are this cycle's step 8000)
+        return replace(get_config("fine-df"), learning_rate=3e-4, steps=8000)
     if name == "fine-df-wide":  # fine-df with 192 hidden units, warm-started from a 128-unit fine-df run (the new
         # units' outgoing weights start at zero, so it starts out computing exactly what the narrower net does)
         return replace(get_config("fine-df-2"), model=replace(FINE_DF_MODEL, hidden=192))
