@@ -58,7 +58,6 @@ def config_name(stored: dict) -> str | None:
     stored = {**stored, "model": ClassifierConfig.from_dict(stored["model"]).to_dict()}
     for name in CONFIG_NAMES:
         named = json.loads(json.dumps(get_config(name).to_dict()))  # tuples as the JSON file has them
-        named["model"] = json.loads(json.dumps(named["model"]))
         if all(named.get(k) == v for k, v in stored.items() if k != "steps"):
             return name
     return None
