@@ -75,7 +75,8 @@ def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, bl
 def format_table(results: dict) -> str:
     m = results["machine"]
     lines = [
-        f"{m['cpu']} | {m['cores']} cores ({m['usable_cores']} usable) | load {m['load_average']} -> "
+        f"{m['cpu']} | {m['cores']} cores ({m['usable_cores']} usable"
+        + ("" if m.get("cpu_core") is None else f", pinned to core {m['cpu_core']}") + ") | load {m['load_average']} -> "
         f"{m['load_average_after']} | jax {m['jax']} ({m['jax_backend']}), numba {m['numba']}",
         "",
         f"{'model':<12}{'params':>9}  {'what':<8}{'hops':>7}{'p50 us':>9}{'p99 us':>9}{'max us':>9}"
@@ -104,9 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blocksize", type=int, default=128, help="host block size for the engine figure")
     parser.add_argument("--models", nargs="+", default=list(MODELS), metavar="NAME", help="models to time")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default: %(default)s)")
+    parser.add_argument("--cpu-core", default="none", metavar="CORE",
+                        help="time on this core, as `rtmusic run --cpu-core` runs the model (a number, auto or none)")
     args = parser.parse_args(argv)
+    from rtmusic.engine.cores import pin_thread, resolve_core
     from rtmusic.engine.jaxenv import configure_jax_for_live, set_live_xla_flags
 
+    core = resolve_core(args.cpu_core)
+    pin_thread(core)  # before JAX loads (rtmusic.engine.cores)
     set_live_xla_flags()  # time the step exactly as the live worker runs it
     configure_jax_for_live()
     t0 = time.perf_counter()
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(args.models, hops=hops, engine_hops=1000 if args.quick else None, blocksize=args.blocksize,
                       engine_runs=2 if args.quick else 3,
                       progress=lambda text: print(f"[{time.perf_counter() - t0:5.1f} s] {text}", file=sys.stderr, flush=True))
+    results["machine"]["cpu_core"] = core  # None: not pinned
     print(format_table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

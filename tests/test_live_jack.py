@@ -544,3 +544,45 @@ def test_nonfinite_input_bursts_keep_the_output_finite(jack_server, cli_env, tmp
     assert tone_lag(take.played, take.recorded, bursts[-1] / SR + 0.3, 0.4, onset) == lag, describe(cli, stats, take)
     tail = take.recorded[lag + bursts[-1] + SR // 4 : lag + signal.size]
     assert np.sqrt(np.mean(tail**2)) > 0.01
+
+
+def _thread_cores(pid: int) -> dict[int, set[int]]:
+    """{thread id: the cores it may run on} of every thread of process `pid`, from /proc."""
+    cores = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            allowed = next(line.split(":", 1)[1].strip() for line in f if line.startswith("Cpus_allowed_list"))
+        cores[int(tid)] = set()
+        for part in allowed.split(","):
+            first, _, last = part.partition("-")
+            cores[int(tid)].update(range(int(first), int(last or first) + 1))
+    return cores
+
+
+def test_cpu_core_runs_worker_and_jax_threads_on_one_core_and_keeps_the_lag(jack_server, cli_env, tmp_path):
+    """`--cpu-core auto`: the worker and the threads JAX started share the last core; the main thread (UI, the
+    audio client's thread it starts) keeps every core; the processed output keeps the declared lag."""
+    stats_path = tmp_path / "stats.json"
+    usable = set(os.sched_getaffinity(0))
+    core = max(usable)
+    signal = tone(3.0)
+    with CycleFarEnd() as far_end:
+        cli = start_with_far_end(far_end, ["--model", "lstm-random", "--cpu-core", "auto", "--duration", "4.5",
+                                           "--stats-json", str(stats_path)], cli_env)
+        try:
+            threads = _thread_cores(cli.proc.pid)
+            take = far_end.play_cycles(signal)
+            assert cli.wait() == 0, cli.stderr
+        finally:
+            cli.close()
+    stats = read_stats(stats_path)
+    assert stats["cpu_core"] == core, stats
+    assert threads[cli.proc.pid] == usable, threads  # the main thread was given its cores back
+    pinned = [tid for tid, cores in threads.items() if cores == {core}]
+    assert len(pinned) >= 2, threads  # the worker and JAX's runtime threads
+    if len(usable) > 1:
+        assert len(pinned) < len(threads), threads
+    expected = expected_lag(stats, far_end)
+    onset = first_nonzero(take.recorded)
+    assert tone_lag(take.played, take.recorded, 0.25, 2.5, onset) == expected, describe(cli, stats, take)
+    assert stats["compiled_after_start"] == 0

@@ -25,7 +25,15 @@ def test_the_second_cycle_and_wide_denoiser_configs_differ_from_fine_df_only_whe
     base, second, wide = (denoise.get_config(n) for n in ("fine-df", "fine-df-2", "fine-df-wide"))
     assert second.model == base.model and second.learning_rate < base.learning_rate
     assert wide.model.hidden == 192 and wide.model.df_bins == base.model.df_bins
-    assert wide.learning_rate == second.learning_rate
+    assert wide.learning_rate < second.learning_rate  # its 128 trained units are two cycles in
+    assert wide.model == second.model.__class__(**{**second.model.__dict__, "hidden": 192})
+
+
+def test_the_full_recipe_conv_classifier_config_continues_v1_conv_on_the_default_recipe():
+    default, conv, full = (classify.get_config(n) for n in ("default", "v1-conv", "v1-conv-full"))
+    assert full.model == conv.model and full.learning_rate < conv.learning_rate
+    assert (full.extra_music_splits, full.val_music_split, full.music_augment) == (
+        default.extra_music_splits, default.val_music_split, default.music_augment)
 
 
 def test_the_conv_classifier_config_is_v1_with_band_convolutions():

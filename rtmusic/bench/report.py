@@ -29,7 +29,9 @@ def summary_markdown(results: dict) -> str:
     m = c["machine"]
     la = results["load_average_before"], results["load_average_after"]
     lines = [f"# rtmusic bench — {results['started_utc']}", "",
-             f"{m['cpu']}, {m['cores']} cores; JAX {m['jax']} on {c['device']}; load average {la[0][0]} -> {la[1][0]} "
+             f"{m['cpu']}, {m['cores']} cores; JAX {m['jax']} on {c['device']}"
+             + ("" if c.get("cpu_core") is None else f"; model and JAX threads on core {c['cpu_core']} (--cpu-core)")
+             + f"; load average {la[0][0]} -> {la[1][0]} "
              f"(1 min) on {results['cores']} cores: other processes' load is in these figures, above all in p99/max "
              "and deadline misses.", "",
              "## Algorithmic latency and per-hop compute", "",

@@ -37,6 +37,7 @@ class BenchOptions:
     compare_clips: int = 21  # validation clips scored per system (0: no quality)
     compare_frames: int = 2000  # native frames timed per streaming competitor
     data_dir: str | None = None  # rendered data for the quality figures (None: $RTMUSIC_DATA or the cache)
+    cpu_core: int | None = None  # compute timed, and `rtmusic run` run, with the model on this core (engine.cores)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -73,6 +74,16 @@ def _load() -> list[float]:
 
 
 def run_compute(opts: BenchOptions, say) -> dict:
+    from rtmusic.engine.cores import pin_thread, restore_thread_cores
+
+    main_cores = pin_thread(opts.cpu_core)  # as `rtmusic run --cpu-core`: before JAX loads, timed on that core
+    try:
+        return _timed_models(opts, say)
+    finally:
+        restore_thread_cores(main_cores)  # the JACK servers and clients started next must not inherit it
+
+
+def _timed_models(opts: BenchOptions, say) -> dict:
     from rtmusic.bench.compute import bench_callback, machine_info, measure_model, select_platform
     from rtmusic.engine.jaxenv import configure_jax_for_live, set_live_xla_flags
 
@@ -82,7 +93,7 @@ def run_compute(opts: BenchOptions, say) -> dict:
     from rtmusic.processor import enable_compilation_cache
 
     enable_compilation_cache()
-    out = {"machine": machine_info(), "device": device.platform, "models": {}}
+    out = {"machine": machine_info(), "device": device.platform, "cpu_core": opts.cpu_core, "models": {}}
     for model in opts.models:
         for task in opts.tasks:
             key = model if task == "denoise" else f"{model}[{task}]"
@@ -128,17 +139,19 @@ def _live_run(server: str, opts: BenchOptions, seconds: float, say, stress: bool
 
     load_before = _load()
     task = opts.tasks[0]
+    pinned = () if opts.cpu_core is None else ("--cpu-core", str(opts.cpu_core))
     if stress_second_phase:
         cpu = CpuStress()
         result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say,
-                                 after_first_status=cpu)
+                                 after_first_status=cpu, extra_args=pinned)
         result["stress_processes"] = len(cpu.procs)
     elif stress:
         cpu = CpuStress()
-        result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say, during_take=cpu)
+        result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say, during_take=cpu,
+                                 extra_args=pinned)
         result["stress_processes"] = len(cpu.procs)
     else:
-        result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say)
+        result = rtmusic_in_loop(server, model=opts.models[0], task=task, seconds=seconds, say=say, extra_args=pinned)
         result["stress_processes"] = 0
     result["load_average"] = [load_before, _load()]
     return result

@@ -15,6 +15,7 @@ EPILOG = """examples:
   rtmusic bench --soak 30 --out soak/        # 30 minutes: memory growth, lag drift, xrun times
   rtmusic bench --compare                    # + RNNoise, WebRTC NS, noisereduce (and DTLN) side by side
   rtmusic bench --quick --compare --compare-clips 0 --competitors rnnoise
+  rtmusic bench --cpu-core auto --no-live    # the compute figures with the model on one core
 Writes results.json, summary.md and PNG plots to --out (default: rtmusic-bench/).
 Starts its own dummy jackd (rtmusic-bench-PERIOD) unless JACK_DEFAULT_SERVER / --server answers.
 """
@@ -38,6 +39,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-live", action="store_true", help="compute figures only (no JACK)")
     p.add_argument("--soak", type=float, default=0.0, metavar="MINUTES", help="also a soak run of this length")
     p.add_argument("--server", metavar="NAME", help="existing JACK server for the round trip")
+    p.add_argument("--cpu-core", default="none", metavar="CORE",
+                   help="time the models, and run rtmusic run, with the model on this core (as rtmusic run "
+                        "--cpu-core: a number, auto or none; default: %(default)s)")
     p.add_argument("--out", type=Path, default=Path("rtmusic-bench"), help="output directory (default: %(default)s)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     g = p.add_argument_group("competitors (optional extra: pip install -e \".[compare]\")")
@@ -55,12 +59,14 @@ def add_parser(sub) -> None:
 
 def options_from_args(args):
     from rtmusic.bench.suite import BenchOptions
+    from rtmusic.engine.cores import resolve_core
     from rtmusic.registry import parse_tasks
 
     tasks = tuple(",".join(parse_tasks(t)) for t in args.task)
     overrides = {"models": tuple(args.model), "tasks": tasks, "platform": args.platform, "live": not args.no_live,
                  "stress": not args.no_stress, "soak_minutes": args.soak, "server": args.server,
                  "compare": args.compare, "compare_clips": args.compare_clips, "data_dir": args.data_dir,
+                 "cpu_core": resolve_core(args.cpu_core),
                  "competitors": tuple(c.strip() for c in (args.competitors or "").split(",") if c.strip())}
     if args.hops is not None:
         overrides["hops"] = args.hops

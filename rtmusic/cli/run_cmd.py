@@ -21,6 +21,7 @@ EPILOG = """examples:
   rtmusic run --atten-lim 12 --record out.wav --duration 60 --stats-json stats.json
   rtmusic run --task classify --labels-jsonl labels.jsonl   # live labels (audio passes through, same latency)
   rtmusic run --task denoise,classify                       # both in one stream, one step per hop
+  rtmusic run --cpu-core auto                               # model on one core: lower, steadier compute
 """
 
 
@@ -63,6 +64,9 @@ def add_parser(sub) -> None:
                    help="never attenuate more than DB decibels (keeps some of the original)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
     p.add_argument("--stats-json", metavar="FILE", help="write latency, counters and compute times at exit")
+    p.add_argument("--cpu-core", default="none", metavar="CORE",
+                   help="run the model worker and JAX's threads on this core: a number, auto (the last core) or "
+                        "none; on a 2-core VM it cut the per-hop compute of the default model (default: %(default)s)")
     p.add_argument("--inject-stall", type=_stall, default=None, help=argparse.SUPPRESS)  # test hook: AT,DUR
     p.set_defaults(handler=run)
 
@@ -87,6 +91,9 @@ def _validate(args) -> None:
     from rtmusic.registry import parse_tasks
 
     args.tasks = parse_tasks(args.task)
+    from rtmusic.engine.cores import resolve_core
+
+    args.core = resolve_core(args.cpu_core)
     if args.labels_jsonl and "classify" not in args.tasks:
         raise ParameterError("--labels-jsonl needs --task classify (or denoise,classify)")
 
@@ -170,6 +177,7 @@ def _summary(stats) -> str:
 
 
 def run(args) -> int:
+    from rtmusic.engine.cores import pin_thread, restore_thread_cores
     from rtmusic.engine.jaxenv import set_live_xla_flags
     from rtmusic.registry import model_samplerate, validate_knobs
 
@@ -190,6 +198,7 @@ def run(args) -> int:
         )
     input_device, output_device = _devices(args)
 
+    main_cores = pin_thread(args.core)  # before JAX loads: its threads start on the worker's core (engine.cores)
     set_live_xla_flags()  # must precede the first JAX import
     from rtmusic.engine.live import LiveSettings, LiveStream
     from rtmusic.processor import Processor, enable_compilation_cache
@@ -203,7 +212,7 @@ def run(args) -> int:
         input_device=input_device, output_device=output_device, samplerate=args.samplerate,
         blocksize=args.blocksize, input_channel=args.input_channel - 1, record=args.record,
         record_input=args.record_input, latency_budget_ms=args.latency_budget, stall=args.inject_stall,
-        safety_margin_s=args.safety_ms / 1000.0,
+        safety_margin_s=args.safety_ms / 1000.0, cpu_core=args.core,
     )
     print(f"rtmusic: compiling model {processor.model.name!r} ...", file=sys.stderr, flush=True)
     live = LiveStream(processor, settings)
@@ -216,6 +225,8 @@ def run(args) -> int:
     except BaseException:
         live.close()
         raise
+    finally:
+        restore_thread_cores(main_cores)  # JAX's threads are started: the UI and the audio client stay free
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     tty = sys.stderr.isatty()
     monitor, display = _label_monitor(args, processor, tty)

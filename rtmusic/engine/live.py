@@ -61,6 +61,7 @@ class LiveSettings:
     latency_budget_ms: float = 50.0
     safety_margin_s: float = SAFETY_MARGIN_S
     stall: tuple[float, float] | None = None  # test hook: (at_s, duration_s)
+    cpu_core: int | None = None  # the worker's core (the caller pinned JAX's threads there: engine.cores)
 
 
 class LiveStream:
@@ -133,7 +134,7 @@ class LiveStream:
             samplerate=rate, hop=proc.hop, algorithmic=proc.latency_samples, prefill=prefill - proc.hop,
             device_in=round(dev_in * rate), device_out=round(dev_out * rate),
         )
-        self.worker = Worker(proc, self.state, stall=s.stall)
+        self.worker = Worker(proc, self.state, stall=s.stall, core=s.cpu_core)
         if s.record or s.record_input:
             self.recorder = Recorder(self.state, rate, s.record, s.record_input)
         self.device_names = (in_info["name"], out_info["name"])
@@ -201,6 +202,7 @@ class LiveStream:
             "details": counters,
             "compute_us": self.compute_percentiles(),
             "worker_realtime": bool(self.worker and self.worker.realtime),
+            "cpu_core": self.worker.pinned_core if self.worker else None,  # as the worker found its mask
             # programs JAX compiled for the per-hop call after the stream started (must stay 0)
             "compiled_after_start": (self.processor.compiled_programs() - self._compiled_at_start
                                      if self.started_at is not None else 0),

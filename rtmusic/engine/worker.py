@@ -15,6 +15,7 @@ import numba
 import numpy as np
 
 from rtmusic.engine import state as S
+from rtmusic.engine.cores import pin_thread, thread_core
 from rtmusic.engine.ring import ring_load, ring_store
 from rtmusic.processor import Processor
 
@@ -46,8 +47,10 @@ def store_hop(out_buf, hop_index, hop_samples):
 class Worker(threading.Thread):
     """Runs `processor` on every hop the callback delivers. Keeps its exception in `.error`."""
 
-    def __init__(self, processor: Processor, state: S.EngineState, *, stall: tuple[float, float] | None = None):
+    def __init__(self, processor: Processor, state: S.EngineState, *, stall: tuple[float, float] | None = None,
+                 core: int | None = None):
         super().__init__(name="rtmusic-worker", daemon=True)
+        self.core = core  # pin this thread to that core when it starts (see rtmusic.engine.cores); None: do not
         self.processor = processor
         self.state = state
         self.hop = processor.hop
@@ -68,6 +71,7 @@ class Worker(threading.Thread):
         self._prime_hops = -(-(processor.model.window - processor.hop) // processor.hop)
         self._priming = 0
         self.realtime = False  # whether the OS granted real-time scheduling to this thread
+        self.pinned_core: int | None = None  # the one core this thread runs on, once started (None: several)
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop_event.set()
@@ -92,6 +96,8 @@ class Worker(threading.Thread):
         return rows[keep], hops[keep], count
 
     def run(self) -> None:
+        pin_thread(self.core)
+        self.pinned_core = thread_core()
         self.realtime = request_realtime_priority()
         try:
             self._loop()

@@ -47,7 +47,7 @@ class ClassifyTrainConfig:
         return data
 
 
-CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv")
+CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full")
 
 
 def config_name(stored: dict) -> str | None:
@@ -82,4 +82,8 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # validated on the val split), so its curve compares step for step with v1's first 4000 steps
         return replace(get_config("v1"), model=ClassifierConfig(conv_channels=(8, 16)), music_augment="none",
                        extra_music_splits=(), val_music_split=None)
+    if name == "v1-conv-full":  # v1-conv continued (--init-from a v1-conv run) on the full recipe: label-balanced
+        # train_families, colour EQ, validated on val_families; half the peak rate and a short warm-up, as v1-aug
+        return replace(get_config("v1"), model=ClassifierConfig(conv_channels=(8, 16)), learning_rate=1e-3,
+                       warmup_steps=100, steps=6000)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")

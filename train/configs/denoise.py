@@ -58,8 +58,10 @@ def get_config(name: str = "default") -> TrainConfig:
         # weights are this cycle's step 8000)
         return replace(get_config("fine-df"), learning_rate=3e-4, steps=8000)
     if name == "fine-df-wide":  # fine-df with 192 hidden units, warm-started from a 128-unit fine-df run (the new
-        # units' outgoing weights start at zero, so it starts out computing exactly what the narrower net does)
-        return replace(get_config("fine-df-2"), model=replace(FINE_DF_MODEL, hidden=192))
+        # units' outgoing weights start at zero, so it starts out computing exactly what the narrower net does);
+        # a lower peak than fine-df-2, the 128 trained units being two cycles in, and a cycle that fits a session
+        return replace(get_config("fine-df-2"), model=replace(FINE_DF_MODEL, hidden=192), learning_rate=2e-4,
+                       steps=7000)
     if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
     if name == "tiny-fine-df":  # and with the deep filter
