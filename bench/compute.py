@@ -76,7 +76,7 @@ def format_table(results: dict) -> str:
     m = results["machine"]
     lines = [
         f"{m['cpu']} | {m['cores']} cores ({m['usable_cores']} usable"
-        + ("" if m.get("cpu_core") is None else f", pinned to core {m['cpu_core']}") + ") | load {m['load_average']} -> "
+        + ("" if m.get("cpu_core") is None else f", pinned to core {m['cpu_core']}") + f") | load {m['load_average']} -> "
         f"{m['load_average_after']} | jax {m['jax']} ({m['jax_backend']}), numba {m['numba']}",
         "",
         f"{'model':<12}{'params':>9}  {'what':<8}{'hops':>7}{'p50 us':>9}{'p99 us':>9}{'max us':>9}"
@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blocksize", type=int, default=128, help="host block size for the engine figure")
     parser.add_argument("--models", nargs="+", default=list(MODELS), metavar="NAME", help="models to time")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default: %(default)s)")
-    parser.add_argument("--cpu-core", default="none", metavar="CORE",
-                        help="time on this core, as `rtmusic run --cpu-core` runs the model (a number, auto or none)")
+    parser.add_argument("--cpu-core", default="auto", metavar="CORE",
+                        help="time on this core, as `rtmusic run --cpu-core` runs the model: a number, auto or none "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
     from rtmusic.engine.cores import pin_thread, resolve_core
     from rtmusic.engine.jaxenv import configure_jax_for_live, set_live_xla_flags

@@ -11,7 +11,8 @@ import threading
 import pytest
 
 from rtmusic.engine import state as S
-from rtmusic.engine.cores import pin_thread, resolve_core, restore_thread_cores, thread_core, usable_cores
+from rtmusic.engine.cores import (pin_thread, realtime_permitted, resolve_core, restore_thread_cores, thread_core,
+                                  usable_cores)
 from rtmusic.engine.worker import Worker
 from rtmusic.errors import ParameterError
 from rtmusic.processor import Processor, load_model
@@ -29,8 +30,18 @@ def in_thread(fn):
 def test_resolve_core_accepts_numbers_auto_and_none():
     cores = usable_cores()
     assert resolve_core(None) is None and resolve_core("none") is None and resolve_core("NONE") is None
-    assert resolve_core("auto") == cores[-1]
     assert resolve_core(str(cores[0])) == cores[0] and resolve_core(cores[0]) == cores[0]
+
+
+def test_auto_pins_only_with_several_cores_and_real_time_priority():
+    cores = usable_cores()
+    assert resolve_core("auto") == (cores[-1] if len(cores) > 1 and realtime_permitted() else None)
+
+    def auto_on_one_core():
+        pin_thread(cores[0])
+        return resolve_core("auto")
+
+    assert in_thread(auto_on_one_core) is None  # one core: nothing to choose, nothing to gain
 
 
 @pytest.mark.parametrize("bad, message", [("fast", "a core number, auto"), ("-1", "may run on cores"),

@@ -559,16 +559,18 @@ def _thread_cores(pid: int) -> dict[int, set[int]]:
     return cores
 
 
-def test_cpu_core_runs_worker_and_jax_threads_on_one_core_and_keeps_the_lag(jack_server, cli_env, tmp_path):
-    """`--cpu-core auto`: the worker and the threads JAX started share the last core; the main thread (UI, the
-    audio client's thread it starts) keeps every core; the processed output keeps the declared lag."""
+@pytest.mark.parametrize("request_core", ["last", "none"])
+def test_cpu_core_runs_worker_and_jax_threads_on_one_core_and_keeps_the_lag(jack_server, cli_env, tmp_path,
+                                                                            request_core):
+    """`--cpu-core N`: the worker and the threads JAX started share core N; the main thread (UI, the audio
+    client's thread it starts) keeps every core. `none`: no thread is pinned. Either way the declared lag."""
     stats_path = tmp_path / "stats.json"
     usable = set(os.sched_getaffinity(0))
-    core = max(usable)
+    core = max(usable) if request_core == "last" else None
     signal = tone(3.0)
     with CycleFarEnd() as far_end:
-        cli = start_with_far_end(far_end, ["--model", "lstm-random", "--cpu-core", "auto", "--duration", "4.5",
-                                           "--stats-json", str(stats_path)], cli_env)
+        cli = start_with_far_end(far_end, ["--model", "lstm-random", "--cpu-core", str(core).lower(),
+                                           "--duration", "4.5", "--stats-json", str(stats_path)], cli_env)
         try:
             threads = _thread_cores(cli.proc.pid)
             take = far_end.play_cycles(signal)
@@ -576,12 +578,15 @@ def test_cpu_core_runs_worker_and_jax_threads_on_one_core_and_keeps_the_lag(jack
         finally:
             cli.close()
     stats = read_stats(stats_path)
-    assert stats["cpu_core"] == core, stats
-    assert threads[cli.proc.pid] == usable, threads  # the main thread was given its cores back
-    pinned = [tid for tid, cores in threads.items() if cores == {core}]
-    assert len(pinned) >= 2, threads  # the worker and JAX's runtime threads
-    if len(usable) > 1:
-        assert len(pinned) < len(threads), threads
+    assert threads[cli.proc.pid] == usable, threads  # the main thread has (or was given back) every core
+    pinned = [tid for tid, cores in threads.items() if len(cores) == 1 and cores != usable]
+    if core is None:
+        assert stats["cpu_core"] is None and not pinned, threads
+    else:
+        assert stats["cpu_core"] == core, stats
+        assert all(threads[tid] == {core} for tid in pinned), threads
+        if len(usable) > 1:
+            assert 2 <= len(pinned) < len(threads), threads  # the worker and JAX's runtime threads
     expected = expected_lag(stats, far_end)
     onset = first_nonzero(take.recorded)
     assert tone_lag(take.played, take.recorded, 0.25, 2.5, onset) == expected, describe(cli, stats, take)

@@ -15,7 +15,7 @@ EPILOG = """examples:
   rtmusic bench --soak 30 --out soak/        # 30 minutes: memory growth, lag drift, xrun times
   rtmusic bench --compare                    # + RNNoise, WebRTC NS, noisereduce (and DTLN) side by side
   rtmusic bench --quick --compare --compare-clips 0 --competitors rnnoise
-  rtmusic bench --cpu-core auto --no-live    # the compute figures with the model on one core
+  rtmusic bench --cpu-core none --no-live    # the compute figures with the model's threads unpinned
 Writes results.json, summary.md and PNG plots to --out (default: rtmusic-bench/).
 Starts its own dummy jackd (rtmusic-bench-PERIOD) unless JACK_DEFAULT_SERVER / --server answers.
 """
@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-live", action="store_true", help="compute figures only (no JACK)")
     p.add_argument("--soak", type=float, default=0.0, metavar="MINUTES", help="also a soak run of this length")
     p.add_argument("--server", metavar="NAME", help="existing JACK server for the round trip")
-    p.add_argument("--cpu-core", default="none", metavar="CORE",
+    p.add_argument("--cpu-core", default="auto", metavar="CORE",
                    help="time the models, and run rtmusic run, with the model on this core (as rtmusic run "
                         "--cpu-core: a number, auto or none; default: %(default)s)")
     p.add_argument("--out", type=Path, default=Path("rtmusic-bench"), help="output directory (default: %(default)s)")

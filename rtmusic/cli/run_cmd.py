@@ -21,7 +21,7 @@ EPILOG = """examples:
   rtmusic run --atten-lim 12 --record out.wav --duration 60 --stats-json stats.json
   rtmusic run --task classify --labels-jsonl labels.jsonl   # live labels (audio passes through, same latency)
   rtmusic run --task denoise,classify                       # both in one stream, one step per hop
-  rtmusic run --cpu-core auto                               # model on one core: lower, steadier compute
+  rtmusic run --cpu-core none                               # let the OS move the model's threads freely
 """
 
 
@@ -64,9 +64,9 @@ def add_parser(sub) -> None:
                    help="never attenuate more than DB decibels (keeps some of the original)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
     p.add_argument("--stats-json", metavar="FILE", help="write latency, counters and compute times at exit")
-    p.add_argument("--cpu-core", default="none", metavar="CORE",
-                   help="run the model worker and JAX's threads on this core: a number, auto (the last core) or "
-                        "none; on a 2-core VM it cut the per-hop compute of the default model (default: %(default)s)")
+    p.add_argument("--cpu-core", default="auto", metavar="CORE",
+                   help="run the model worker and JAX's threads on one core: a number, none, or auto = the last "
+                        "core when there are several and real-time priority is allowed (default: %(default)s)")
     p.add_argument("--inject-stall", type=_stall, default=None, help=argparse.SUPPRESS)  # test hook: AT,DUR
     p.set_defaults(handler=run)
 

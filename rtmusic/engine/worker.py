@@ -7,7 +7,6 @@ callback plays the delay-aligned dry input) and never a stall of the audio threa
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -15,25 +14,13 @@ import numba
 import numpy as np
 
 from rtmusic.engine import state as S
-from rtmusic.engine.cores import pin_thread, thread_core
+from rtmusic.engine.cores import pin_thread, request_realtime_priority, thread_core
 from rtmusic.engine.ring import ring_load, ring_store
 from rtmusic.processor import Processor
 
 COMPUTE_LOG = 1 << 16  # per-hop compute times kept (about 5 minutes at 5 ms hops)
 CATCH_UP_SECONDS = 0.25  # a backlog beyond this is skipped rather than processed late
 AUX_RING = 512  # per-hop aux rows kept for readers such as the label display (2.56 s at 5 ms hops)
-WORKER_RT_PRIORITY = 1  # SCHED_FIFO: above every normal process, below the audio server's threads
-
-
-def request_realtime_priority(priority: int = WORKER_RT_PRIORITY) -> bool:
-    """Ask Linux to run the *calling thread* with SCHED_FIFO; False where not permitted (no rtprio)."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-        return True
-    except (AttributeError, PermissionError, OSError):
-        return False
-
-
 @numba.njit(cache=True, nogil=True)
 def store_hop(out_buf, hop_index, hop_samples):
     """Write hop `hop_index` into its slot; the caller stamps it afterwards (publishes it)."""
