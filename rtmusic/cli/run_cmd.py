@@ -219,7 +219,8 @@ def run(args) -> int:
     try:
         live.open()
         print(f"rtmusic: {live.device_names[0]!r} -> {processor.model.name} -> {live.device_names[1]!r}, "
-              f"{live.report.samplerate} Hz, hop {processor.hop}", file=sys.stderr)
+              f"{live.report.samplerate} Hz, hop {processor.hop}"
+              + ("" if args.core is None else f", model on core {args.core}"), file=sys.stderr)
         print(live.report.format(), file=sys.stderr, flush=True)
         live.check_budget()
     except BaseException:
