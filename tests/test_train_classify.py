@@ -248,6 +248,8 @@ def test_init_from_starts_a_new_run_from_trained_weights(quick_data, tmp_path):
     header, weights = checkpoint.load(run_dir / "latest.rtm")
     assert header["meta"]["step"] == 1  # a new run: its own steps, a fresh optimizer
     assert checkpoint.read_header(run_dir / "optimizer.rtm")["config"]["step"] == 1
+    origin = json.loads((run_dir / "init_from.json").read_text())  # the model card counts the source's steps
+    assert origin["step"] == 4 and Path(origin["run_dir"]) == source.resolve()
     assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(trained), jax.tree_util.tree_leaves(weights)))
     cold = _train(tmp_path / "cold", quick_data, "--max-minutes", "0")
     assert cold.returncode == 0

@@ -188,3 +188,16 @@ def test_a_wider_net_warm_started_from_a_narrower_one_streams_the_same_and_learn
     grads = jax.grad(lambda w: jnp.sum(run(wide, w) ** 2))(jax.tree_util.tree_map(jnp.asarray, new))
     new_units_out = np.asarray(grads["lstm1"]["hi"]["kernel"])[16:, :16]  # from new units into old ones
     assert np.abs(new_units_out).max() > 0
+
+
+def test_a_widened_run_says_so_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line
+
+    parent, run = tmp_path / "narrow", tmp_path / "wide"
+    for run_dir, hidden in ((parent, 128), (run, 192)):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"model": {"hidden": hidden, "df_bins": 48},
+                                                         "learning_rate": 2e-4, "steps": 7000}))
+    line = _warm_start_line(run, parent, {"step": 8000}, 6500)
+    assert line == ("Then `wide`: warm-started from step 8000 of `narrow`, adding LSTM units (128 -> 192; the new "
+                    "ones start silent); 6500 steps, new warm-up and cosine decay from lr 0.0002 to its step 7000.")

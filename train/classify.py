@@ -135,7 +135,7 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
 
     task = loop.Task(
         kind="classifier", model_config=config.model.to_dict(),
-        init_weights=lambda: initial_weights(config, init_from),
+        init_weights=lambda: initial_weights(config, init_from), init_from=init_from,
         next_batch=next_batch,
         audio_seconds_per_batch=config.batch_size * sampler.n_samples / config.model.samplerate,
         evaluate=lambda weights: evaluate(forward, weights, val, config.model, skip_hops(config)),

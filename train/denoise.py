@@ -174,7 +174,7 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
 
     task = loop.Task(
         kind="denoiser", model_config=config.model.to_dict(),
-        init_weights=lambda: _start(config, run_dir, init_from),
+        init_weights=lambda: initial_weights(config, init_from), init_from=init_from,
         next_batch=next_batch, audio_seconds_per_batch=config.batch_size * segment / rate,
         evaluate=lambda weights: evaluate(forward, weights, val),
         describe_train=lambda m: f"loss {m['loss']:.4f} snr {m['snr_db']:5.1f} dB",
@@ -184,14 +184,6 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
     )
     return loop.fit(config, run_dir, task, train_step, sharding, optimizer, fresh=fresh, progress=progress,
                     max_minutes=max_minutes)
-
-
-def _start(config: TrainConfig, run_dir: Path, init_from: Path | None):
-    """Weights of a run that starts now (not a resume), with its warm start recorded."""
-    weights = initial_weights(config, init_from)
-    if init_from is not None:
-        loop.record_warm_start(run_dir, init_from)
-    return weights
 
 
 def initial_weights(config: TrainConfig, init_from: Path | None):

@@ -57,6 +57,8 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     model, parent_model = config.get("model", {}), parent_config.get("model", {})
     added = [name for name, key in (("fine-resolution features", "fine_bins"), ("the deep filter", "df_bins"))
              if model.get(key) and not parent_model.get(key)]
+    if model.get("hidden") and parent_model.get("hidden") and model["hidden"] != parent_model["hidden"]:
+        added.append(f"LSTM units ({parent_model['hidden']} -> {model['hidden']}; the new ones start silent)")
     return (f"Then `{run_dir.name}`: warm-started from step {start.get('step')} of `{parent_dir.name}`"
             + (f", adding {' and '.join(added)}" if added else "")
             + f"; {steps} steps, new warm-up and cosine decay from lr {config.get('learning_rate', '?')} to its step "
@@ -154,7 +156,7 @@ def main(argv=None) -> int:
     val = {**val, "noisy": val["noisy"][:, :length], "clean": val["clean"][:, :length]}
     forward, _ = make_forward(config)
     figures = evaluate(jax.jit(forward), jax.tree_util.tree_map(np.asarray, shipped), val)
-    summary = training_summary(args.run_dir)
+    summary = training_summary(args.run_dir, header["meta"].get("step"))  # to the exported step
     train_config = _run_config(summary["root_run"]) or _run_config(args.run_dir)  # the first run's recipe
     card = model_card(checkpoint.read_header(args.out), figures, summary, train_config,
                       args.out.stat().st_size, args.val_clips, args.val_seconds)

@@ -50,6 +50,7 @@ def model_card(header: dict, figures: dict, summary: dict, train_config: dict, s
               "bands wide, each\nfollowed by max-pooling of band pairs) -> " if conv else "")
     augment = MUSIC_AUGMENT_TEXT.get(train_config.get("music_augment", "colour"), train_config.get("music_augment"))
     name = config_name(train_config)
+    lineage = "".join(f"\n- {line}" for line in summary.get("lineage", []))
     command = f"python -m train.classify --config {name}" if name else "python -m train.classify (config in the run's config.json)"
     if name and get_config(name).steps != train_config["steps"]:
         command += f" --steps {train_config['steps']}"
@@ -72,7 +73,7 @@ File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON
   step {train_config['steps']}, per-hop binary cross-entropy),
   then `python -m train.export_classifier`.
 - Steps: {summary['steps']}; wall time {summary['wall_hours']:.1f} h over {summary['sessions']} session(s) on
-  {platform.processor() or platform.machine()} ({os.cpu_count()} CPU cores, JAX {jax.__version__}).
+  {platform.processor() or platform.machine()} ({os.cpu_count()} CPU cores, JAX {jax.__version__}).{lineage}
 
 ## Validation (held-out scenes: {val_clips} clips, music from `{val_music}`, shipped float16 weights, 1-second windows)
 Window statistic: {WINDOW_STATISTIC}. mAP **{figures['map']:.3f}**, macro-F1 {figures['macro_f1']:.3f}
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
     val = make_classify_validation_set(data_dir(args.data_dir), clips, seconds, seed=VAL_SEED, music_split=music_split)
     skip = int(round(train_config.get("mask_seconds", defaults.mask_seconds) * config.samplerate / config.hop))
     figures = evaluate(jax.jit(make_forward(config)), jax.tree_util.tree_map(np.asarray, shipped), val, config, skip)
-    card = model_card(checkpoint.read_header(args.out), figures, training_summary(args.run_dir), train_config,
+    card = model_card(checkpoint.read_header(args.out), figures, training_summary(args.run_dir, meta["step"]), train_config,
                       args.out.stat().st_size, clips, music_split or "val")
     args.out.with_suffix(".md").write_text(card)
     checkpoint.save(args.out, shipped, kind="classifier", config=header["config"], meta={**meta, "validation": figures},

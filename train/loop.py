@@ -202,6 +202,9 @@ class Task:
     # Names the validation set `evaluate` scores on: a best.json scored on another set is not compared with
     # (the next evaluation becomes the best), so changing the set mid-run never keeps a stale best.
     val_set: str = "val"
+    # The checkpoint `init_weights` starts from (--init-from), recorded when a run starts so the model card
+    # counts the steps and hours of the runs before it.
+    init_from: Path | None = None
 
 
 def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optimizer, *, fresh: bool = False,
@@ -212,6 +215,8 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
     state = None if fresh else load_state(run_dir, optimizer, task.kind, task.model_config, task.complete_config)
     if state is None:
         weights = task.init_weights()
+        if task.init_from is not None:
+            record_warm_start(run_dir, task.init_from)
         state = TrainState(jnp.int32(0), weights, optimizer.init(weights))
         for stale in ("metrics.jsonl", "best.json"):
             if fresh and (run_dir / stale).exists():
