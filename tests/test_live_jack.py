@@ -573,6 +573,7 @@ def test_cpu_core_runs_worker_and_jax_threads_on_one_core_and_keeps_the_lag(jack
                                            "--duration", "4.5", "--stats-json", str(stats_path)], cli_env)
         try:
             threads = _thread_cores(cli.proc.pid)
+            policies = {tid: os.sched_getscheduler(tid) for tid in threads}  # all alive: rtmusic is running
             take = far_end.play_cycles(signal)
             assert cli.wait() == 0, cli.stderr
         finally:
@@ -587,6 +588,9 @@ def test_cpu_core_runs_worker_and_jax_threads_on_one_core_and_keeps_the_lag(jack
         assert all(threads[tid] == {core} for tid in pinned), threads
         if len(usable) > 1:
             assert 2 <= len(pinned) < len(threads), threads  # the worker and JAX's runtime threads
+        if stats["worker_realtime"]:  # JAX's threads share the worker's priority, not only its core
+            assert stats["runtime_threads_realtime"] >= 1, stats
+            assert all(policies[tid] == os.SCHED_FIFO for tid in pinned), (threads, policies)
     expected = expected_lag(stats, far_end)
     onset = first_nonzero(take.recorded)
     assert tone_lag(take.played, take.recorded, 0.25, 2.5, onset) == expected, describe(cli, stats, take)

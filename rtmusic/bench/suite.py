@@ -74,13 +74,13 @@ def _load() -> list[float]:
 
 
 def run_compute(opts: BenchOptions, say) -> dict:
-    from rtmusic.engine.cores import pin_thread, restore_thread_cores
+    from rtmusic.engine.cores import CorePlacement
 
-    main_cores = pin_thread(opts.cpu_core)  # as `rtmusic run --cpu-core`: before JAX loads, timed on that core
+    placement = CorePlacement(opts.cpu_core).pin()  # as `rtmusic run --cpu-core`: JAX's threads on that core
     try:
         return _timed_models(opts, say)
     finally:
-        restore_thread_cores(main_cores)  # the JACK servers and clients started next must not inherit it
+        placement.release()  # the JACK servers and clients started next must not inherit the pin
 
 
 def _timed_models(opts: BenchOptions, say) -> dict:

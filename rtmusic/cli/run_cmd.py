@@ -177,7 +177,7 @@ def _summary(stats) -> str:
 
 
 def run(args) -> int:
-    from rtmusic.engine.cores import pin_thread, restore_thread_cores
+    from rtmusic.engine.cores import CorePlacement
     from rtmusic.engine.jaxenv import set_live_xla_flags
     from rtmusic.registry import model_samplerate, validate_knobs
 
@@ -198,7 +198,7 @@ def run(args) -> int:
         )
     input_device, output_device = _devices(args)
 
-    main_cores = pin_thread(args.core)  # before JAX loads: its threads start on the worker's core (engine.cores)
+    placement = CorePlacement(args.core).pin()  # before JAX loads: its threads start on the worker's core
     set_live_xla_flags()  # must precede the first JAX import
     from rtmusic.engine.live import LiveSettings, LiveStream
     from rtmusic.processor import Processor, enable_compilation_cache
@@ -227,7 +227,7 @@ def run(args) -> int:
         live.close()
         raise
     finally:
-        restore_thread_cores(main_cores)  # JAX's threads are started: the UI and the audio client stay free
+        placement.release()  # JAX's threads are started: the UI and the audio client's thread stay free
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     tty = sys.stderr.isatty()
     monitor, display = _label_monitor(args, processor, tty)
@@ -268,6 +268,7 @@ def run(args) -> int:
         raise
     live.close()
     stats = live.stats()  # after the worker stopped: counters and label rows agree
+    stats["runtime_threads_realtime"] = placement.promoted  # JAX's threads on the worker's core and priority
     if monitor is not None:
         monitor.update(live.worker)  # the worker has stopped: every hop it ran is in the ring
         monitor.close()

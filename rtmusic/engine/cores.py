@@ -7,8 +7,11 @@ thread pools from the CPU affinity it sees when it starts and hands work between
 it loads, it starts fewer threads and none of them wakes up on another core.
 
 So the caller pins its own thread before the first JAX import (threads JAX starts inherit the mask),
-compiles, then restores its mask (`restore_thread_cores`), so the UI and the audio server's client thread
-stay free; the worker pins itself to the same core when it starts.
+compiles, then restores its mask, so the UI and the audio server's client thread stay free; the worker pins
+itself to the same core when it starts (`CorePlacement`). JAX's threads still take a little of each step
+(about 5 % of the CPU time, on its Eigen thread): pinned beside a busy process at normal priority, they made
+the real-time worker wait for them (live hop p99 2-5 ms under `rtmusic bench`'s CPU stress on that core), so
+they get the worker's real-time priority too.
 
 `auto` (the default) pins only where it cannot hurt: with more than one core, and only if the worker may
 run with real-time priority. A pinned worker without it could not move away from a busy neighbour.
@@ -95,3 +98,40 @@ def thread_core() -> int | None:
     """The calling thread's core if it is pinned to exactly one, else None."""
     cores = usable_cores()
     return cores[0] if len(cores) == 1 else None
+
+
+def thread_ids() -> set[int]:
+    """Kernel ids of this process's threads (empty where /proc is unavailable)."""
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()
+
+
+class CorePlacement:
+    """Threads started between `pin()` and `release()` (JAX's runtime threads) run on `core`, at the worker's
+    real-time priority where allowed; the calling thread runs there only in between. `core` None: no-op."""
+
+    def __init__(self, core: int | None):
+        self.core = core
+        self._before: set[int] = set()
+        self._previous: frozenset[int] | None = None
+        self.promoted = 0  # threads given real-time priority by `release`
+
+    def pin(self) -> CorePlacement:
+        if self.core is not None:
+            self._before = thread_ids()
+            self._previous = pin_thread(self.core)
+        return self
+
+    def release(self) -> None:
+        if self._previous is None:
+            return
+        restore_thread_cores(self._previous)
+        self._previous = None
+        for tid in thread_ids() - self._before:
+            try:
+                os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(WORKER_RT_PRIORITY))
+                self.promoted += 1
+            except OSError:  # no rtprio, or the thread ended
+                pass
