@@ -4,7 +4,8 @@ Measured on this project's 2-core VM (shipped denoiser, single-threaded XLA, idl
 `Processor.process_hop`: 150-254 us unpinned, 166-213 us with only the calling thread pinned, 136 us with
 every thread moved to one core at run time, 96 us with the process pinned before JAX loaded. XLA sizes its
 thread pools from the CPU affinity it sees when it starts and hands work between its threads; pinned before
-it loads, it starts fewer threads and none of them wakes up on another core.
+it loads, it starts fewer threads and none of them wakes up on another core. With this module, `python -m
+bench.compute` times the 192-unit default at p50 / p99 103 / 193 us, against 160 / 283 us unpinned.
 
 So the caller pins its own thread before the first JAX import (threads JAX starts inherit the mask),
 compiles, then restores its mask, so the UI and the audio server's client thread stay free; the worker pins
