@@ -63,7 +63,8 @@ def test_sampler_scenes_have_the_targets_they_should(quick_data):
 
 
 def test_random_colour_is_a_bounded_eq_on_training_music_only(quick_data):
-    from train.classify_data import ClassifySampler, random_colour
+    from train.augment import random_colour
+    from train.classify_data import ClassifySampler
 
     t = np.arange(48000) / 48000  # whole cycles in one second: each sine sits on one FFT bin
     x = (np.sin(2 * np.pi * 200 * t) + 0.5 * np.sin(2 * np.pi * 4000 * t)).astype(np.float32)
@@ -84,7 +85,7 @@ def test_random_colour_is_a_bounded_eq_on_training_music_only(quick_data):
 
 
 def test_timbre_augmentation_on_training_music_only(quick_data, monkeypatch):
-    from train import classify_data
+    from train import augment, classify_data
     from train.classify_data import SCENE_NAMES, ClassifySampler, MusicAugment, make_classify_validation_set
 
     scenes = np.arange(3 * len(SCENE_NAMES)) % len(SCENE_NAMES)
@@ -99,10 +100,12 @@ def test_timbre_augmentation_on_training_music_only(quick_data, monkeypatch):
     assert not np.array_equal(batch["audio"], plain["audio"])
 
     # Every transformation is used; resampled crops come with label frames for the output's length.
-    calls = {name: 0 for name in ("resample_crop", "random_sweep", "random_saturation", "random_room")}
+    calls = {name: 0 for name in ("resample_crop", "random_sweep", "random_saturation", "random_room",
+                                  "random_lowpass")}
+    home = {name: classify_data if name == "resample_crop" else augment for name in calls}
 
     def counted(name):
-        real = getattr(classify_data, name)
+        real = getattr(home[name], name)
 
         def wrapper(*args, **kwargs):
             calls[name] += 1
@@ -113,8 +116,8 @@ def test_timbre_augmentation_on_training_music_only(quick_data, monkeypatch):
         return wrapper
 
     for name in calls:
-        monkeypatch.setattr(classify_data, name, counted(name))
-    every = MusicAugment(colour=1.0, sweep=1.0, pitch=1.0, saturate=1.0, room=1.0)
+        monkeypatch.setattr(home[name], name, counted(name))
+    every = MusicAugment(colour=1.0, sweep=1.0, pitch=1.0, saturate=1.0, room=1.0, lowpass=1.0)
     sampler = ClassifySampler(quick_data, "train", 1.0, batch_size=1, seed=1, music_augment=every)
     for _ in range(3):
         audio, targets = sampler.make_example("music")
@@ -125,8 +128,9 @@ def test_timbre_augmentation_on_training_music_only(quick_data, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("validation music was augmented")
 
-    for name in ("resample_crop", "random_sweep", "random_saturation", "random_room", "random_colour"):
-        monkeypatch.setattr(classify_data, name, never)
+    monkeypatch.setattr(classify_data, "resample_crop", never)
+    for name in ("random_sweep", "random_saturation", "random_room", "random_colour", "random_lowpass"):
+        monkeypatch.setattr(augment, name, never)
     val_timbre = ClassifySampler(quick_data, "val", 1.0, batch_size=1, seed=3, music_augment=every).make_batch(scenes)
     val_plain = ClassifySampler(quick_data, "val", 1.0, batch_size=1, seed=3, music_augment="none").make_batch(scenes)
     assert all(np.array_equal(val_timbre[k], val_plain[k]) for k in val_timbre)

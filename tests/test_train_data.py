@@ -189,6 +189,52 @@ def test_mixer_hits_the_asked_snr_and_keeps_clean_only_and_noise_only_right(quic
     assert not batch["labels"][kind == 1].any()  # speech carries no instrument labels
 
 
+def test_mixer_retimbres_training_music_only_and_the_target_is_the_retimbred_music(quick_data, monkeypatch):
+    from train import augment, mixer
+    from train.augment import MusicAugment
+    from train.mixer import MixtureSampler
+
+    plain = MixtureSampler(quick_data, "train", 0.5, batch_size=24, seed=3, with_labels=True).next_batch()
+    named = MixtureSampler(quick_data, "train", 0.5, batch_size=24, seed=3, with_labels=True,
+                           music_augment="none").next_batch()
+    assert all(np.array_equal(plain[k], named[k]) for k in plain)  # "none" makes the old batches
+
+    calls = {"resample_crop": 0, "random_lowpass": 0, "random_room": 0}
+    home = {"resample_crop": mixer, "random_lowpass": augment, "random_room": augment}
+
+    def counted(name):
+        real = getattr(home[name], name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    for name in calls:
+        monkeypatch.setattr(home[name], name, counted(name))
+    every = MusicAugment(colour=1.0, pitch=1.0, max_semitones=5.0, room=1.0, lowpass=1.0)
+    batch = MixtureSampler(quick_data, "train", 0.5, batch_size=24, seed=3, with_labels=True,
+                           music_augment=every).next_batch()
+    music = np.flatnonzero(np.isin(batch["kind"], (0, 2)))
+    assert music.size and all(n >= music.size for n in calls.values()), calls
+    assert batch["labels"].shape == plain["labels"].shape and batch["labels"][music].any()
+    mixed = np.isfinite(batch["snr_db"])
+    measured = [10 * np.log10(np.mean(batch["clean"][i].astype(np.float64) ** 2)
+                              / np.mean((batch["noisy"][i] - batch["clean"][i]).astype(np.float64) ** 2))
+                for i in np.flatnonzero(mixed)]
+    assert np.max(np.abs(np.array(measured) - batch["snr_db"][mixed])) < 0.5  # noisy = re-timbred clean + noise
+    assert not np.array_equal(batch["clean"][music], plain["clean"][music])
+
+    # The validation split is never re-timbred, whatever the recipe; extra music splits are checked by name.
+    val = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=2, music_augment=every).next_batch()
+    val_plain = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=2).next_batch()
+    assert all(np.array_equal(val[k], val_plain[k]) for k in val)
+    with pytest.raises(ValueError, match="music_augment"):
+        MixtureSampler(quick_data, "train", 0.5, batch_size=2, music_augment="loud")
+    with pytest.raises(FileNotFoundError, match="render_families"):
+        MixtureSampler(quick_data, "train", 0.5, batch_size=2, extra_music=("train_families",), extra_music_share=0.3)
+
+
 def test_validation_set_is_deterministic_and_covers_music_at_15_db(quick_data):
     from train.mixer import KIND_MUSIC, make_validation_set
 

@@ -201,3 +201,19 @@ def test_a_widened_run_says_so_in_the_model_card(tmp_path):
     line = _warm_start_line(run, parent, {"step": 8000}, 6500)
     assert line == ("Then `wide`: warm-started from step 8000 of `narrow`, adding LSTM units (128 -> 192; the new "
                     "ones start silent); 6500 steps, new warm-up and cosine decay from lr 0.0002 to its step 7000.")
+
+
+def test_a_run_on_retimbred_music_names_its_augmentation_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line
+
+    parent, run = tmp_path / "wide", tmp_path / "wide_aug"
+    for run_dir, augment in ((parent, None), (run, "denoise")):
+        run_dir.mkdir()
+        config = {"model": {"hidden": 192, "df_bins": 48}, "learning_rate": 1.5e-4, "steps": 6500}
+        if augment:
+            config["music_augment"] = augment  # the parent's config.json predates the key
+        (run_dir / "config.json").write_text(json.dumps(config))
+    line = _warm_start_line(run, parent, {"step": 7000}, 6500)
+    assert line.startswith("Then `wide_aug`: warm-started from step 7000 of `wide`, adding re-timbred training "
+                           "music (`train.augment` recipe `denoise`: random EQ, moving EQ, resampling, ")
+    assert "band limits" in line and line.endswith("cosine decay from lr 0.00015 to its step 6500.")

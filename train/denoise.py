@@ -163,7 +163,9 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
     hop, rate = config.model.hop, config.model.samplerate
     segment = int(round(config.segment_seconds * rate / hop)) * hop
     sampler = MixtureSampler(data_dir, "train", segment / rate, config.batch_size,
-                             seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3)
+                             seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3,
+                             music_augment=config.music_augment, extra_music=tuple(config.extra_music_splits),
+                             extra_music_share=config.extra_music_share)
     val = make_validation_set(data_dir, config.val_clips, config.val_seconds, seed=1234)
     val_len = (val["noisy"].shape[1] // hop) * hop
     val = {**val, "noisy": val["noisy"][:, :val_len], "clean": val["clean"][:, :val_len]}

@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import jax
@@ -18,6 +19,7 @@ import numpy as np
 
 from rtmusic import checkpoint
 from rtmusic.models import DenoiserConfig
+from train.augment import MUSIC_AUGMENTS
 from train.denoise import DEFAULT_RUN_DIR, evaluate, make_forward
 from train.loop import WARM_START_FILE
 
@@ -51,6 +53,10 @@ def _run_config(run_dir: Path) -> dict:
     return json.loads(config_file.read_text()) if config_file.exists() else {}
 
 
+AUGMENT_PARTS = {"colour": "random EQ", "sweep": "moving EQ", "pitch": "resampling", "lowpass": "band limits",
+                 "saturate": "saturation", "room": "synthetic rooms"}
+
+
 def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -> str:
     """One model-card line for a run that was warm-started from another."""
     config, parent_config = _run_config(run_dir), _run_config(parent_dir)
@@ -59,6 +65,11 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
              if model.get(key) and not parent_model.get(key)]
     if model.get("hidden") and parent_model.get("hidden") and model["hidden"] != parent_model["hidden"]:
         added.append(f"LSTM units ({parent_model['hidden']} -> {model['hidden']}; the new ones start silent)")
+    augment = config.get("music_augment", "none")
+    if augment != parent_config.get("music_augment", "none"):
+        added.append(f"re-timbred training music (`train.augment` recipe `{augment}`: "
+                     + ", ".join(AUGMENT_PARTS[k] for k, v in asdict(MUSIC_AUGMENTS[augment]).items()
+                                 if v and k in AUGMENT_PARTS) + ")")
     return (f"Then `{run_dir.name}`: warm-started from step {start.get('step')} of `{parent_dir.name}`"
             + (f", adding {' and '.join(added)}" if added else "")
             + f"; {steps} steps, new warm-up and cosine decay from lr {config.get('learning_rate', '?')} to its step "

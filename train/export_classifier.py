@@ -27,10 +27,13 @@ from train.export import training_summary
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
 
 
-MUSIC_AUGMENT_TEXT = {  # train.classify_data.MUSIC_AUGMENTS, as the card says it
+MUSIC_AUGMENT_TEXT = {  # train.augment.MUSIC_AUGMENTS, as the card says it
     "none": "training music as rendered",
     "colour": "random EQ on training music",
     "timbre": "training music re-timbred: random and moving EQ, resampling, saturation, synthetic rooms",
+    "colour+band": "random EQ on training music, and a random 4-16 kHz band limit on a third of it",
+    "denoise": "training music re-timbred: random and moving EQ, resampling by up to 5 semitones, band limits, "
+               "saturation, synthetic rooms",
 }
 
 

@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from train import datapaths
+from train.augment import (
+    MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, apply_augment, pitch_ratio, resample_crop, source_samples,
+)
 from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
 
 KIND_MUSIC, KIND_SPEECH, KIND_BOTH, KIND_NOISE_ONLY = 0, 1, 2, 3
@@ -125,12 +128,26 @@ class MixtureSampler:
         prefetch: batches prepared ahead by a background thread (0: none, made on demand).
         music_split: take the music from this packed split instead (e.g. ``val_unseen_sf``); speech and
             noise still come from ``split``.
+        music_augment: how training music is re-timbred (`train.augment`), a `MusicAugment` or a name of
+            ``MUSIC_AUGMENTS``; the target is the re-timbred music. Ignored outside the train split.
+        extra_music: more packed music splits (e.g. ``train_families``) that a music crop comes from with
+            probability ``extra_music_share``.
+
+    With neither augmentation nor extra music, the batches are exactly the ones this sampler always made.
     """
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int = 0,
-                 *, with_labels: bool = False, prefetch: int = 0, music_split: str | None = None):
+                 *, with_labels: bool = False, prefetch: int = 0, music_split: str | None = None,
+                 music_augment: str | MusicAugment = "none", extra_music: tuple[str, ...] = (),
+                 extra_music_share: float = 0.0):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
+        if isinstance(music_augment, str):
+            if music_augment not in MUSIC_AUGMENTS:
+                raise ValueError(f"music_augment must be one of {sorted(MUSIC_AUGMENTS)}, got {music_augment!r}")
+            music_augment = MUSIC_AUGMENTS[music_augment]
+        if not 0.0 <= extra_music_share <= 1.0:
+            raise ValueError(f"extra_music_share must be in [0, 1], got {extra_music_share}")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
         if self.n_samples <= 0 or batch_size <= 0:
             raise ValueError(f"segment_seconds must be at least 0.01 and batch_size at least 1 "
@@ -139,6 +156,9 @@ class MixtureSampler:
         self.music = ClipStore(root, music_split or split, "music")
         self.speech = ClipStore(root, split, "speech")
         self.noise = ClipStore(root, split, "noise")
+        self.augment = music_augment if split == "train" else MusicAugment()
+        self.extra_music = [ClipStore(root, extra, "music") for extra in extra_music]
+        self.extra_music_share = extra_music_share if self.extra_music else 0.0
         self.batch_size = batch_size
         self.with_labels = with_labels
         self.rng = np.random.default_rng(seed)
@@ -223,6 +243,34 @@ def _draw_audible(rng, store: ClipStore, n: int, n_samples: int, loop: bool, lab
     return out
 
 
+def _draw_music(sampler: MixtureSampler, rng, n: int, n_samples: int, labels: np.ndarray | None) -> np.ndarray:
+    """[n, n_samples] unit-RMS music crops, re-timbred and drawn from the extra splits as the sampler says."""
+    if sampler.augment == MusicAugment() and not sampler.extra_music:
+        return _draw_audible(rng, sampler.music, n, n_samples, False, labels)
+    aug = sampler.augment
+    out = np.zeros((n, n_samples), np.float32)
+    for i in range(n):
+        store = sampler.music
+        if sampler.extra_music and rng.random() < sampler.extra_music_share:
+            store = sampler.extra_music[int(rng.integers(len(sampler.extra_music)))]
+        down = pitch_ratio(rng, aug.max_semitones) if aug.pitch and rng.random() < aug.pitch else RESAMPLE_UP
+        source = n_samples if down == RESAMPLE_UP else source_samples(n_samples, down)
+        source_labels = (np.zeros((source // SAMPLES_PER_FRAME, len(LABEL_NAMES)), np.uint8)
+                         if labels is not None else None)
+        for attempt in range(8):
+            audio, _ = store.crop(rng, int(store.draw_clips(rng, 1)[0]), source, out_labels=source_labels)
+            crop_labels = source_labels
+            if source != n_samples:
+                audio, crop_labels = resample_crop(audio, source_labels, n_samples, down)
+            level = float(_rms(audio))
+            if level > SILENT_RMS:
+                break
+        out[i] = apply_augment(audio / np.float32(max(level, _EPS)), rng, aug)
+        if labels is not None:
+            labels[i] = crop_labels
+    return out
+
+
 def mix_batch(sampler: MixtureSampler, rng: np.random.Generator, kinds: np.ndarray, snr_db: np.ndarray,
               lead_in_s: np.ndarray, peak_dbfs: np.ndarray, with_labels: bool) -> dict[str, np.ndarray]:
     """Mix one batch with the given per-example kind [B], SNR [B], lead-in [B] and peak level [B].
@@ -237,7 +285,7 @@ def mix_batch(sampler: MixtureSampler, rng: np.random.Generator, kinds: np.ndarr
     if has_music.any():
         idx = np.flatnonzero(has_music)
         music_labels = np.zeros((len(idx), f, len(LABEL_NAMES)), np.uint8) if with_labels else None
-        clean[idx] += _draw_audible(rng, sampler.music, len(idx), t, False, music_labels)
+        clean[idx] += _draw_music(sampler, rng, len(idx), t, music_labels)
         if with_labels:
             labels[idx] = music_labels
     if has_speech.any():

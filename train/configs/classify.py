@@ -37,7 +37,7 @@ class ClassifyTrainConfig:
     # Music of the validation set: the label-balanced held-out `val_families` (`python -m train.render_families`;
     # every family in 80-190 windows), not the val split (38 clips: some families in a handful of windows).
     val_music_split: str | None = "val_families"
-    # How training music crops are re-timbred: a name of train.classify_data.MUSIC_AUGMENTS ("none", "colour":
+    # How training music crops are re-timbred: a name of train.augment.MUSIC_AUGMENTS ("none", "colour":
     # a random EQ on 70 %, "timbre": that EQ, sometimes moving, plus resampling, saturation and a room).
     music_augment: str = "colour"
 
@@ -47,7 +47,7 @@ class ClassifyTrainConfig:
         return data
 
 
-CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full")
+CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v1-conv-band")
 
 
 def config_name(stored: dict) -> str | None:
@@ -86,4 +86,7 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # train_families, colour EQ, validated on val_families; half the peak rate and a short warm-up, as v1-aug
         return replace(get_config("v1"), model=ClassifierConfig(conv_channels=(8, 16)), learning_rate=1e-3,
                        warmup_steps=100, steps=6000)
+    if name == "v1-conv-band":  # v1-conv-full continued (--init-from its latest.rtm) with band limits on a third of
+        # the training music (train.augment "colour+band"): the unseen soundfont's top octaves are 6-11 dB weaker
+        return replace(get_config("v1-conv-full"), music_augment="colour+band", learning_rate=7e-4, steps=7000)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")

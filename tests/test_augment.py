@@ -1,14 +1,14 @@
-"""The classifier's timbre augmentation (train.classify_data): each transformation on signals whose answer is
-known, without rendered data (the sampler-level checks are in test_train_classify.py)."""
+"""Training-music augmentation (train.augment): each transformation on signals whose answer is known, without
+rendered data (the sampler-level checks are in test_train_classify.py and test_train_data.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from train.classify_data import (
-    MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, pitch_ratio, random_room, random_saturation, random_sweep,
-    resample_crop, source_samples,
+from train.augment import (
+    MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, apply_augment, pitch_ratio, random_lowpass, random_room,
+    random_saturation, random_sweep, resample_crop, source_samples,
 )
 
 SR = 48000
@@ -125,3 +125,30 @@ def test_recipes():
     assert timbre.colour == 0.7 and timbre.pitch > 0 and timbre.room > 0 and timbre.saturate > 0 and timbre.sweep > 0
     with pytest.raises(ValueError, match="shares"):
         MusicAugment(pitch=1.5)
+
+
+def test_random_lowpass_keeps_the_band_below_its_cutoff_and_removes_the_top():
+    t = np.arange(SR) / SR
+    low, high = np.sin(2 * np.pi * 1000 * t), np.sin(2 * np.pi * 20000 * t)
+    for seed in range(10):
+        y_low = random_lowpass(low.astype(np.float32), np.random.default_rng(seed))
+        y_high = random_lowpass(high.astype(np.float32), np.random.default_rng(seed))
+        assert y_low.dtype == np.float32 and y_low.shape == low.shape
+        inner = slice(SR // 10, -SR // 10)  # away from the filter's edge transients
+        assert abs(20 * np.log10(np.std(y_low[inner]) / np.std(low[inner]))) < 0.1  # 1 kHz untouched
+        assert 20 * np.log10(np.std(y_high[inner]) / np.std(high[inner])) < -20  # 20 kHz gone (cutoff <= 16 kHz)
+
+
+def test_apply_augment_returns_unit_rms_and_draws_nothing_for_an_empty_recipe():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(SR).astype(np.float32)
+    x /= np.sqrt(np.mean(x.astype(np.float64) ** 2))
+    untouched = np.random.default_rng(7)
+    assert apply_augment(x, untouched, MusicAugment()) is x
+    assert untouched.random() == np.random.default_rng(7).random()  # no draw
+    every = MusicAugment(colour=1.0, sweep=1.0, saturate=1.0, room=1.0, lowpass=1.0)
+    for seed in range(5):
+        y = apply_augment(x, np.random.default_rng(seed), every)
+        assert y.dtype == np.float32 and abs(np.sqrt(np.mean(y.astype(np.float64) ** 2)) - 1.0) < 1e-4
+        assert not np.allclose(y, x)
+    assert MUSIC_AUGMENTS["denoise"].lowpass > 0 and MUSIC_AUGMENTS["denoise"].max_semitones > 1.5
