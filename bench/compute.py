@@ -18,7 +18,6 @@ machine other jobs inflate p99 and max far more than p50.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "compute.json"
 MODELS = ("lstm-random", "bypass")
 
+from bench.common import script_parser  # noqa: E402
 from rtmusic.bench.compute import (  # noqa: E402 - the measuring code lives in the library (rtmusic bench)
     bench_callback,
     bench_engine,
@@ -98,8 +98,7 @@ def format_table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.compute", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n")[-1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser("bench.compute", __doc__)
     parser.add_argument("--quick", action="store_true", help="5000 hops per model (under 30 s)")
     parser.add_argument("--hops", type=int, default=None, help="timed hops per model (default 20000, --quick 5000)")
     parser.add_argument("--blocksize", type=int, default=128, help="host block size for the engine figure")

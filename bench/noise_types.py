@@ -16,13 +16,14 @@ to --out.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from bench.common import save_figure, script_parser
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "noise_types"
 KINDS = ("music", "speech")
@@ -134,18 +135,13 @@ def plot(results: dict, out_dir: Path) -> Path:
     ax.set_xticks(range(len(columns)), [f"{name}\n{kind} {snr:g} dB" for name, kind, snr in columns], fontsize=7)
     ax.set_title("SI-SDR improvement per noise type (dB)")
     fig.colorbar(image, ax=ax, label="dB")
-    fig.tight_layout()
-    path = out_dir / "noise_types.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir / "noise_types.png")
 
 
 def main(argv: list[str] | None = None) -> int:
     from rtmusic.bench import competitors as comp
 
-    parser = argparse.ArgumentParser(prog="python -m bench.noise_types", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n")[-1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser("bench.noise_types", __doc__)
     parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
                         help="rtmusic models: default, bypass or a .rtm path (default: default)")
     parser.add_argument("--competitors", default="none", help="comma-separated competitors, or 'none' (default)")

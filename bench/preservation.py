@@ -23,13 +23,14 @@ Writes `results.json` (every clip), `summary.md` and `preservation.png` to --out
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from bench.common import save_figure, script_parser
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "preservation"
 DEFAULT_SOURCES = ("val-excerpts", "unseen-soundfonts")
@@ -142,18 +143,13 @@ def plot(results: dict, out_dir: Path) -> Path:
         ax.set_xlabel(f"SI-SDRi at {SNR_DB:g} dB SNR (dB)")
         ax.set_title(name, fontsize=9)
         ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    path = out_dir / "preservation.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir / "preservation.png")
 
 
 def main(argv: list[str] | None = None) -> int:
     from train.datapaths import MUSIC_SOURCES
 
-    parser = argparse.ArgumentParser(prog="python -m bench.preservation", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n")[-1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser("bench.preservation", __doc__)
     parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
                         help="rtmusic models: default, bypass or a .rtm path (default: default)")
     parser.add_argument("--sources", nargs="+", default=list(DEFAULT_SOURCES), choices=list(MUSIC_SOURCES),

@@ -25,11 +25,11 @@ PNG plots to --out.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from bench.common import script_parser
 from rtmusic.bench import competitors as comp
 from rtmusic.bench.quality import format_summary, load_data, run, write_outputs
 from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES, music_source_out
@@ -67,8 +67,7 @@ def music_note(data: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n")[-1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser("bench.quality", __doc__)
     parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
                         help="rtmusic models: default, lstm-random, bypass or a .rtm path (default: default)")
     parser.add_argument("--clips", type=int, default=None, help="use the first N validation clips (default: all)")
