@@ -1,9 +1,12 @@
-"""What the bench scripts share: a parser built from the script's docstring, and saving a figure."""
+"""What the bench scripts share: a parser built from the script's docstring, saving a figure, writing a report."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
+from typing import Callable
 
 
 def script_parser(module: str, doc: str) -> argparse.ArgumentParser:
@@ -22,3 +25,14 @@ def save_figure(fig, path: Path, dpi: int = 90) -> Path:
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
+
+
+def write_report(out: Path, results: dict, summary: str, plot: Callable[[dict, Path], Path], caption: str) -> None:
+    """Write results.json, summary.md (ending with the plot) and the plot into `out`; print the summary, and
+    to stderr what was written and how long the run took (`results["run_seconds"]`)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    png = plot(results, out)
+    (out / "summary.md").write_text(f"{summary}\n![{caption}]({png.name})\n")
+    print(summary)
+    print(f"wrote {out / 'results.json'}, {out / 'summary.md'}, {png} ({results['run_seconds']:.0f} s)", file=sys.stderr)

@@ -16,14 +16,13 @@ to --out.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import save_figure, script_parser
+from bench.common import save_figure, script_parser, write_report
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "noise_types"
 KINDS = ("music", "speech")
@@ -186,14 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "systems": score(data, systems, progress=not args.no_progress),
     }
     results["run_seconds"] = time.perf_counter() - started
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    summary = format_summary(results)
-    (args.out / "summary.md").write_text(summary + "\n![per noise type](noise_types.png)\n")
-    png = plot(results, args.out)
-    print(summary)
-    print(f"wrote {args.out / 'results.json'}, {args.out / 'summary.md'}, {png} ({results['run_seconds']:.0f} s)",
-          file=sys.stderr)
+    write_report(args.out, results, format_summary(results), plot, "per noise type")
     return 0
 
 

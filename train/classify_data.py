@@ -28,19 +28,16 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.fft
-import scipy.signal
 
 from rtmusic.models import CLASSIFIER_LABELS
 from train import datapaths
-from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
 from train.augment import (
     MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, apply_augment, pitch_ratio, resample_crop, source_samples,
 )
+from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
 from train.mixer import SILENT_RMS, ClipStore, _peak, _rms, split_fingerprint
 
 HOP = 240
