@@ -71,8 +71,8 @@ def get_config(name: str = "default") -> TrainConfig:
         # and moving EQ, resampling by up to a fourth (another drum kit), band limits, saturation, rooms; the unseen
         # TimGM6mb drum kit was taken for noise (music at 15 dB SNR: -0.19 dB on unseen-soundfonts). A lower peak
         # and a short cycle: the net is three cycles in, and session 7's CPU (a 2 GHz first-generation EPYC) took
-        # 2.8 s a step, so a session holds about 1600.
-        return replace(get_config("fine-df-wide"), music_augment="denoise", learning_rate=1e-4, steps=1600)
+        # 3-3.6 s a step beside the classifier's training, so a session holds about 1400.
+        return replace(get_config("fine-df-wide"), music_augment="denoise", learning_rate=1e-4, steps=1400)
     if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
     if name == "tiny-fine-df":  # and with the deep filter
