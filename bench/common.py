@@ -36,3 +36,15 @@ def write_report(out: Path, results: dict, summary: str, plot: Callable[[dict, P
     (out / "summary.md").write_text(f"{summary}\n![{caption}]({png.name})\n")
     print(summary)
     print(f"wrote {out / 'results.json'}, {out / 'summary.md'}, {png} ({results['run_seconds']:.0f} s)", file=sys.stderr)
+
+
+def rtmusic_systems(prog: str, names: list[str], samplerate: int = 48_000) -> list | None:
+    """`rtmusic.bench.quality.rtmusic_system` for each model name, or None after printing why one cannot load."""
+    from rtmusic.bench.quality import rtmusic_system
+    from rtmusic.errors import RtmusicError
+
+    try:
+        return [rtmusic_system(name, samplerate) for name in names]
+    except RtmusicError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return None

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import save_figure, script_parser, write_report
+from bench.common import rtmusic_systems, save_figure, script_parser, write_report
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "noise_types"
 KINDS = ("music", "speech")
@@ -158,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in comp.COMPETITORS]
     if unknown:
         parser.error(f"unknown competitor(s) {', '.join(unknown)}; known: {', '.join(comp.COMPETITORS)}")
-    from rtmusic.bench.quality import competitor_system, machine_info, rtmusic_system
-    from rtmusic.errors import RtmusicError
+    from rtmusic.bench.quality import competitor_system, machine_info
 
     started = time.perf_counter()
     try:
@@ -167,10 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"noise_types: no validation data: {exc}", file=sys.stderr)
         return 1
-    try:
-        systems = [rtmusic_system(name, 48_000) for name in args.model]
-    except RtmusicError as exc:
-        print(f"noise_types: {exc}", file=sys.stderr)
+    systems = rtmusic_systems("noise_types", args.model)
+    if systems is None:
         return 2
     for name in names:
         try:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import save_figure, script_parser, write_report
+from bench.common import rtmusic_systems, save_figure, script_parser, write_report
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "preservation"
 DEFAULT_SOURCES = ("val-excerpts", "unseen-soundfonts")
@@ -160,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.clips is not None and args.clips < 1:
         parser.error("--clips must be at least 1")
-    from rtmusic.bench.quality import machine_info, rtmusic_system
-    from rtmusic.errors import RtmusicError
+    from rtmusic.bench.quality import machine_info
 
     started = time.perf_counter()
     try:
@@ -169,10 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"preservation: no music to score: {exc}", file=sys.stderr)
         return 1
-    try:
-        systems = [rtmusic_system(name, 48_000) for name in args.model]
-    except RtmusicError as exc:
-        print(f"preservation: {exc}", file=sys.stderr)
+    systems = rtmusic_systems("preservation", args.model)
+    if systems is None:
         return 2
     results = {"command": " ".join(["python -m bench.preservation", *(sys.argv[1:] if argv is None else argv)]),
                "machine": machine_info(), "snr_db": SNR_DB, "noise_draws": NOISE_DRAWS,
