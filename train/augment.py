@@ -180,6 +180,15 @@ def random_lowpass(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return scipy.signal.sosfiltfilt(sos, x).astype(np.float32)
 
 
+def augment_recipe(recipe: "str | MusicAugment") -> MusicAugment:
+    """A `MusicAugment`, given one or a name of MUSIC_AUGMENTS (an unknown name raises ValueError listing them)."""
+    if isinstance(recipe, MusicAugment):
+        return recipe
+    if recipe not in MUSIC_AUGMENTS:
+        raise ValueError(f"music_augment must be one of {sorted(MUSIC_AUGMENTS)}, got {recipe!r}")
+    return MUSIC_AUGMENTS[recipe]
+
+
 def apply_augment(music: np.ndarray, rng: np.random.Generator, aug: MusicAugment) -> np.ndarray:
     """A unit-RMS music crop [T] re-timbred by `aug` (resampling is the caller's: it decides the crop), unit
     RMS. A share of 0 draws nothing from `rng`."""

@@ -35,7 +35,7 @@ import numpy as np
 from rtmusic.models import CLASSIFIER_LABELS
 from train import datapaths
 from train.augment import (
-    MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, apply_augment, pitch_ratio, resample_crop, source_samples,
+    RESAMPLE_UP, MusicAugment, apply_augment, augment_recipe, pitch_ratio, resample_crop, source_samples,
 )
 from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
 from train.mixer import SILENT_RMS, ClipStore, _peak, _rms, split_fingerprint
@@ -155,11 +155,8 @@ class ClassifySampler:
             raise ValueError(f"segment_seconds must be at least 0.01 and batch_size at least 1 "
                              f"(got {segment_seconds}, {batch_size}).")
         root = Path(data_dir)
-        if isinstance(music_augment, str):
-            if music_augment not in MUSIC_AUGMENTS:
-                raise ValueError(f"music_augment must be one of {sorted(MUSIC_AUGMENTS)}, got {music_augment!r}")
-            music_augment = MUSIC_AUGMENTS[music_augment]
-        self.augment = music_augment if split == "train" else MUSIC_AUGMENTS["none"]
+        music_augment = augment_recipe(music_augment)
+        self.augment = music_augment if split == "train" else MusicAugment()
         self.music = ClipStore(root, music_split or split, "music")
         if not 0.0 <= extra_music_share <= 1.0:
             raise ValueError(f"extra_music_share must be in [0, 1], got {extra_music_share}")

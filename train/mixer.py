@@ -30,7 +30,7 @@ import numpy as np
 
 from train import datapaths
 from train.augment import (
-    MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, apply_augment, pitch_ratio, resample_crop, source_samples,
+    RESAMPLE_UP, MusicAugment, apply_augment, augment_recipe, pitch_ratio, resample_crop, source_samples,
 )
 from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
 
@@ -142,10 +142,7 @@ class MixtureSampler:
                  extra_music_share: float = 0.0):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
-        if isinstance(music_augment, str):
-            if music_augment not in MUSIC_AUGMENTS:
-                raise ValueError(f"music_augment must be one of {sorted(MUSIC_AUGMENTS)}, got {music_augment!r}")
-            music_augment = MUSIC_AUGMENTS[music_augment]
+        music_augment = augment_recipe(music_augment)
         if not 0.0 <= extra_music_share <= 1.0:
             raise ValueError(f"extra_music_share must be in [0, 1], got {extra_music_share}")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
