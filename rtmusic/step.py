@@ -17,6 +17,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 from rtmusic import dsp
 from rtmusic.errors import ParameterError
@@ -107,15 +108,30 @@ class StreamModel:
 
 
 def _tree_all_finite(tree) -> jax.Array:
-    leaves = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(tree)]
-    return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+    """One check over every value of `tree`: the leaves are joined and reduced once.
+
+    Why not a reduction per leaf: each is its own XLA op per hop (about 40 more ops in the denoiser's
+    compiled step), and on a slow CPU every op costs microseconds of dispatch (see `_select_carry`).
+    """
+    leaves = [jnp.ravel(leaf).astype(jnp.float32) for leaf in jax.tree_util.tree_leaves(tree)]
+    return jnp.all(jnp.isfinite(jnp.concatenate(leaves))) if leaves else jnp.bool_(True)
+
+
+def _select_carry(ok: jax.Array, new_carry, fresh_carry):
+    """`new_carry` where `ok`, else `fresh_carry`: one select over the flattened carry, not one per leaf.
+
+    Measured on a 2 GHz first-generation EPYC: the per-leaf checks and selects made the compiled denoiser
+    step 107 instructions long and cost ~40 % of its per-hop time; flattened, 74.
+    """
+    flat_new, unravel = ravel_pytree(new_carry)
+    flat_fresh, _ = ravel_pytree(fresh_carry)
+    return unravel(jnp.where(ok, flat_new, flat_fresh))
 
 
 def _guard(init_carry: Callable[[], Any], new_carry, out, fallback_out):
     """Reset a non-finite carry to its initial value and emit the (finite) fallback hop instead."""
-    ok = _tree_all_finite(new_carry) & jnp.all(jnp.isfinite(out))
-    fresh = init_carry()
-    carry = jax.tree_util.tree_map(lambda n, f: jnp.where(ok, n, f), new_carry, fresh)
+    ok = _tree_all_finite((new_carry, out))
+    carry = _select_carry(ok, new_carry, init_carry())
     fallback_out = jnp.where(jnp.isfinite(fallback_out), fallback_out, 0.0)  # a forced non-finite tail
     return carry, jnp.where(ok, out, fallback_out), ~ok
 
@@ -230,8 +246,7 @@ NONFINITE_LOGIT = -20.0  # what a reset hop reports: probability ~2e-9 for every
 def _reset_if_nonfinite(init_carry: Callable[[], Any], new_carry, *outputs):
     """(carry, ok): the initial carry instead of `new_carry` when it or any of `outputs` is non-finite."""
     ok = _tree_all_finite((new_carry, outputs))
-    fresh = init_carry()
-    return jax.tree_util.tree_map(lambda n, f: jnp.where(ok, n, f), new_carry, fresh), ok
+    return _select_carry(ok, new_carry, init_carry()), ok
 
 
 def classifier_model(config: ClassifierConfig, weights, name: str = "classifier", *, logits: bool = False) -> StreamModel:

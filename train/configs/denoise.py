@@ -73,6 +73,11 @@ def get_config(name: str = "default") -> TrainConfig:
         # and a short cycle: the net is three cycles in, and session 7's CPU (a 2 GHz first-generation EPYC) took
         # 3-3.6 s a step beside the classifier's training, so a session holds about 1400.
         return replace(get_config("fine-df-wide"), music_augment="denoise", learning_rate=1e-4, steps=1400)
+    if name == "fine-df-wide-aug-2":  # a second, longer cycle of fine-df-wide-aug (--init-from its latest.rtm):
+        # validation was still rising when the first cycle's rate had decayed; a third of the music now comes
+        # from the label-balanced train_families render (more programs and registers than train_music alone)
+        return replace(get_config("fine-df-wide-aug"), extra_music_splits=("train_families",),
+                       extra_music_share=0.3, steps=2400)
     if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
     if name == "tiny-fine-df":  # and with the deep filter
@@ -82,4 +87,4 @@ def get_config(name: str = "default") -> TrainConfig:
     if name == "fine":  # the default plus fine-resolution features, warm-started (--init-from a default run):
         # a new warm-up and cosine cycle at half the first run's peak rate, so the trained part is not shaken loose
         return replace(TrainConfig(), model=FINE_MODEL, learning_rate=5e-4, steps=6000)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
