@@ -199,9 +199,23 @@ class ClassifierConfig:
     # ReLU, then max-pooling of band pairs (so `bands` must divide by 2 ** len(conv_channels)).
     conv_channels: tuple[int, ...] = ()
     conv_kernel: int = 5
+    # Fine-resolution bins beside the bands (0 = none): the lowest `fine_bins` bins of the spectrum of a longer
+    # causal history, `fine_window` samples (e.g. 160 bins of 1920: 0-4 kHz, 25 Hz apart, where the harmonics of
+    # notes stand apart), as normalised and absolute level each, fed to the embedding after the convolutions.
+    # Appended last, so a net warm-started from one without them starts by ignoring them (train.warmstart).
+    fine_window: int = 0
+    fine_bins: int = 0
 
     def __post_init__(self):
         DenoiserConfig(samplerate=self.samplerate, hop=self.hop, window=self.window)  # same STFT rules
+        if self.fine_bins < 0 or (self.fine_bins and (
+                self.fine_window <= self.window or self.fine_window % self.hop or self.fine_bins > self.fine_window // 2 + 1)) \
+                or (not self.fine_bins and self.fine_window):
+            raise ParameterError(
+                f"fine_window ({self.fine_window}) must be longer than window ({self.window}) and a multiple of hop "
+                f"({self.hop}), with fine_bins ({self.fine_bins}) between 1 and fine_window // 2 + 1; or both 0 (no "
+                "fine bins); e.g. fine_window=1920, fine_bins=160"
+            )
         if self.feature_window < self.window or self.feature_window % self.hop:
             raise ParameterError(
                 f"feature_window ({self.feature_window}) must be at least window ({self.window}) and a multiple "
@@ -239,8 +253,13 @@ class ClassifierConfig:
 
     @property
     def feature_bins(self) -> int:
-        """Bins of the spectrum the features are computed from."""
+        """Bins of the spectrum the band features are computed from."""
         return self.feature_window // 2 + 1
+
+    @property
+    def history(self) -> int:
+        """Samples of input the features see: the band frame's or the fine bins' history, the longer."""
+        return max(self.feature_window, self.fine_window)
 
     @property
     def n_labels(self) -> int:
@@ -292,15 +311,17 @@ class LabelNet(nn.Module):
     logit_bias_init: float = -2.0
     conv_channels: tuple[int, ...] = ()
     conv_kernel: int = 5
+    fine_features: int = 0  # the last this many features (fine bins) bypass the convolutions
 
     @nn.compact
     def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
         if self.conv_channels:
-            x = features.reshape(3, -1).T  # [bands, 3]
+            n_band = features.shape[0] - self.fine_features
+            x = features[:n_band].reshape(3, -1).T  # [bands, 3]
             for i, channels in enumerate(self.conv_channels):
                 x = nn.relu(BandConv(channels, self.conv_kernel, name=f"conv{i}")(x))
                 x = jnp.max(x.reshape(x.shape[0] // 2, 2, channels), axis=1)  # pool band pairs
-            features = x.reshape(-1)
+            features = jnp.concatenate([x.reshape(-1), features[n_band:]])
         embed = nn.relu(nn.Dense(self.hidden, name="embed")(features))
         x = embed
         new_carry = []
@@ -318,12 +339,13 @@ class LabelNet(nn.Module):
 def label_net(config: ClassifierConfig) -> LabelNet:
     return LabelNet(n_labels=config.n_labels, hidden=config.hidden, layers=config.layers,
                     logit_bias_init=config.logit_bias_init, conv_channels=config.conv_channels,
-                    conv_kernel=config.conv_kernel)
+                    conv_kernel=config.conv_kernel, fine_features=2 * config.fine_bins)
 
 
 def classifier_feature_size(config: ClassifierConfig) -> int:
-    """Normalised level, absolute level and change since the previous frame, per band."""
-    return 3 * config.bands
+    """Normalised level, absolute level and change since the previous frame, per band; then normalised and
+    absolute level per fine bin."""
+    return 3 * config.bands + 2 * config.fine_bins
 
 
 def init_label_net(config: ClassifierConfig, seed: int = 0):

@@ -238,6 +238,7 @@ class ClassifierCarry(NamedTuple):
     level_db: jax.Array  # [bands] running per-band level, normalises features
     prev_db: jax.Array  # [bands] band levels of the previous frame
     lstm: LstmState  # per layer (c [hidden], h [hidden])
+    fine_level_db: jax.Array  # [fine_bins] running level of the fine-resolution bins ([0] when they are off)
 
 
 NONFINITE_LOGIT = -20.0  # what a reset hop reports: probability ~2e-9 for every label
@@ -256,39 +257,48 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
     emits; `aux.values` [n_labels] are the label probabilities (`logits=True`: the logits instead, for
     training with a numerically stable cross-entropy). Features per hop: log mel-band levels of the last
     `feature_window` input samples (see `ClassifierConfig`), normalised by a running per-band level, the
-    absolute level, and the change since the previous hop. The history is longer than the audio delay
+    absolute level, and the change since the previous hop; with `fine_bins`, the normalised and absolute
+    level of the lowest bins of a longer `fine_window` history too. The history is longer than the audio delay
     needs, so the pass-through is read from inside it. Causal: hop t's probabilities depend on input up to
     the end of hop t only.
     """
     net = label_net(config)
-    hop, window, history = config.hop, config.window, config.feature_window
-    win = jnp.asarray(dsp.feature_taper(window, history))
-    bands = jnp.asarray(dsp.mel_band_matrix(history, config.samplerate, config.bands, config.band_low_hz))
+    hop, window, history, feature_window = config.hop, config.window, config.history, config.feature_window
+    win = jnp.asarray(dsp.feature_taper(window, feature_window))
+    fine_bins, fine_window = config.fine_bins, config.fine_window
+    fine_taper = jnp.asarray(dsp.feature_taper(window, fine_window)) if fine_bins else None
+    bands = jnp.asarray(dsp.mel_band_matrix(feature_window, config.samplerate, config.bands, config.band_low_hz))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
     dry_at = history - window  # frame[dry_at:dry_at + hop] is the input of window - hop samples ago
 
     def init_carry() -> ClassifierCarry:
         level = jnp.full((config.bands,), LEVEL_INIT_DB, jnp.float32)
-        return ClassifierCarry(jnp.zeros((history - hop,), jnp.float32), level, level, net.initialize_carry())
+        return ClassifierCarry(jnp.zeros((history - hop,), jnp.float32), level, level, net.initialize_carry(),
+                               jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32))
 
     def step(params, carry: ClassifierCarry, hop_samples):
         x = dsp.sanitize(hop_samples.astype(jnp.float32))
-        frame_tail, frame = dsp.analysis_frame(carry.frame_tail, x)  # frame: [feature_window]
-        spectrum = dsp.stft_frame(frame, win)
+        frame_tail, long_frame = dsp.analysis_frame(carry.frame_tail, x)  # long_frame: [history]
+        spectrum = dsp.stft_frame(long_frame[history - feature_window:], win)
         power = jnp.real(spectrum) ** 2 + jnp.imag(spectrum) ** 2
         level = 10.0 * jnp.log10(power @ bands + 1e-12)  # [bands] dB, floored at -120
         level_db = decay * carry.level_db + (1.0 - decay) * level
-        features = jnp.concatenate([(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0,
-                                    (level - carry.prev_db) / 20.0])
-        lstm, out_logits = net.apply({"params": params["net"]}, carry.lstm, features)
-        dry = frame[dry_at:dry_at + hop]
+        features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0, (level - carry.prev_db) / 20.0]
+        fine_level_db = carry.fine_level_db
+        if fine_bins:
+            fine = dsp.power_db(dsp.stft_frame(long_frame[history - fine_window:], fine_taper)[:fine_bins])
+            fine_level_db = decay * carry.fine_level_db + (1.0 - decay) * fine
+            features += [(fine - fine_level_db) / 20.0, (fine - LEVEL_INIT_DB) / 30.0]
+        lstm, out_logits = net.apply({"params": params["net"]}, carry.lstm, jnp.concatenate(features))
+        dry = long_frame[dry_at:dry_at + hop]
         dry = jnp.where(jnp.isfinite(dry), dry, 0.0)  # only a poisoned carry can make it non-finite
-        new_carry, ok = _reset_if_nonfinite(init_carry, ClassifierCarry(frame_tail, level_db, level, lstm), out_logits)
+        new_carry, ok = _reset_if_nonfinite(init_carry, ClassifierCarry(frame_tail, level_db, level, lstm, fine_level_db),
+                                            out_logits)
         out_logits = jnp.where(ok, out_logits, NONFINITE_LOGIT)
         values = out_logits if logits else jax.nn.sigmoid(out_logits)
         return new_carry, (dry, StepAux(values, ~ok))
 
-    assert classifier_feature_size(config) == 3 * config.bands
+    assert classifier_feature_size(config) == 3 * config.bands + 2 * fine_bins
     return StreamModel(
         name=name, kind="classifier", samplerate=config.samplerate, hop=hop, window=window, delay=window - hop,
         aux_names=tuple(config.labels), init_carry=init_carry, step=step, weights=weights, config=config.to_dict(),

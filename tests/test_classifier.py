@@ -266,6 +266,48 @@ def test_conv_settings_are_validated(kwargs):
         ClassifierConfig(**kwargs)
 
 
+FINE = ClassifierConfig(bands=16, hidden=16, layers=1, conv_channels=(4, 6), conv_kernel=3, fine_window=1920,
+                        fine_bins=40)
+
+
+def test_fine_bins_stream_like_the_scan_keep_the_bypass_delay_and_are_causal():
+    model = classifier_model(FINE, init_label_net(FINE, seed=10), name="fine-classifier")
+    assert model.init_carry().frame_tail.shape == (1920 - HOP,) and model.init_carry().fine_level_db.shape == (40,)
+    assert model.weights["embed"]["kernel"].shape == (16 // 4 * 6 + 2 * 40, 16)  # fine bins bypass the convolutions
+    x = _signal(30 * HOP, seed=24, scale=0.3).reshape(-1, HOP)
+    out_scan, aux_scan = _assert_steps_equal_the_scan(model, x)
+    bypass = bypass_model()
+    _, (expected, _) = _scan(bypass, bypass.params(), x)
+    assert np.array_equal(np.asarray(out_scan), np.asarray(expected))
+    y = x.copy()
+    y[20:] = _signal(10 * HOP, seed=25).reshape(-1, HOP)
+    _, (_, aux_y) = _scan(model, model.params(), y)
+    np.testing.assert_array_equal(np.asarray(aux_y.values)[:20], np.asarray(aux_scan.values)[:20])
+
+
+def test_a_fine_classifier_warm_started_from_a_plain_one_computes_what_it_did():
+    from dataclasses import replace
+
+    from train.warmstart import warm_start
+
+    plain = replace(FINE, fine_window=0, fine_bins=0)
+    old = classifier_model(plain, init_label_net(plain, seed=11))
+    new = classifier_model(FINE, warm_start(init_label_net(FINE, seed=12), old.weights))
+    x = _signal(30 * HOP, seed=26, scale=0.3).reshape(-1, HOP)
+    _, (out_old, aux_old) = _scan(old, old.params(), x)
+    _, (out_new, aux_new) = _scan(new, new.params(), x)
+    assert np.array_equal(np.asarray(out_old), np.asarray(out_new))
+    np.testing.assert_allclose(np.asarray(aux_new.values), np.asarray(aux_old.values), atol=1e-6, rtol=0)
+    assert np.all(np.asarray(new.weights["embed"]["kernel"])[-80:] == 0)  # the new inputs start with no say
+
+
+@pytest.mark.parametrize("kwargs", [{"fine_window": 1920}, {"fine_bins": 40}, {"fine_window": 480, "fine_bins": 40},
+                                    {"fine_window": 2000, "fine_bins": 40}, {"fine_window": 960, "fine_bins": 482}])
+def test_fine_bin_settings_are_validated(kwargs):
+    with pytest.raises(ParameterError, match="fine_window"):
+        ClassifierConfig(**kwargs)
+
+
 def test_configs_without_the_feature_keys_are_the_v1_classifier():
     old = {k: v for k, v in ClassifierConfig().to_dict().items() if k not in ("feature_window", "band_low_hz")}
     config = ClassifierConfig.from_dict(old)

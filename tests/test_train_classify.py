@@ -266,3 +266,24 @@ def test_init_from_starts_a_new_run_from_trained_weights(quick_data, tmp_path):
     assert wrong.returncode != 0 and "another model config" in wrong.stderr
     denoiser = _train(tmp_path / "wrong2", quick_data, "--init-from", str(ROOT / "rtmusic" / "weights" / "denoiser.rtm"))
     assert denoiser.returncode != 0 and "not a classifier" in denoiser.stderr
+
+
+def test_init_from_a_plain_classifier_grows_fine_bins_and_refuses_other_changes(tmp_path):
+    from dataclasses import replace
+
+    from rtmusic.models import ClassifierConfig, init_label_net
+    from train.classify import initial_weights
+    from train.configs.classify import get_config
+
+    plain = ClassifierConfig(bands=16, hidden=16, layers=1, conv_channels=(4,), conv_kernel=3)
+    trained = init_label_net(plain, seed=5)
+    path = checkpoint.save(tmp_path / "plain.rtm", jax.device_get(trained), kind="classifier",
+                           config=json.loads(json.dumps(plain.to_dict())))
+    fine = replace(get_config("tiny"), model=replace(plain, fine_window=960, fine_bins=24))
+    grown = initial_weights(fine, path)
+    kernel, old_kernel = np.asarray(grown["embed"]["kernel"]), np.asarray(trained["embed"]["kernel"])
+    assert kernel.shape == (old_kernel.shape[0] + 48, 16)
+    assert np.array_equal(kernel[:old_kernel.shape[0]], old_kernel) and np.all(kernel[old_kernel.shape[0]:] == 0)
+    assert np.array_equal(np.asarray(grown["lstm0"]["hi"]["kernel"]), np.asarray(trained["lstm0"]["hi"]["kernel"]))
+    with pytest.raises(SystemExit, match="another model config"):
+        initial_weights(replace(fine, model=replace(fine.model, hidden=24)), path)

@@ -65,3 +65,14 @@ def test_the_classifier_card_describes_the_band_convolutions_and_the_recipe():
     assert "2 convolutions along the bands (8, 16 channels, 5 bands wide" in card
     assert "python -m train.classify --config v1-conv --steps 9000" in card
     assert "training music as rendered" in card and "| piano | 0.400 |" in card
+
+
+def test_the_classifier_card_describes_the_fine_bins():
+    from train.export_classifier import model_card
+
+    train_config = json.loads(json.dumps(classify.get_config("v1-conv-fine").to_dict()))
+    header = {"config": train_config["model"], "meta": {"step": 900}}
+    figures = {"map": 0.6, "macro_f1": 0.5, "val_bce": 0.1, "ap_piano": 0.4}
+    card = model_card(header, figures, {"steps": 900, "wall_hours": 1.5, "sessions": 1}, train_config, 400_000, 220)
+    assert "the lowest 160 bins (up to 4.0 kHz, 25 Hz apart)" in card and "1920 samples (40 ms, Hann)" in card
+    assert "python -m train.classify --config v1-conv-fine" in card and "band limit" in card

@@ -116,7 +116,7 @@ def test_warm_start_keeps_the_old_function_when_features_are_added():
     import jax.numpy as jnp
 
     from rtmusic.models import DenoiserConfig, init_mask_net, mask_net
-    from train.denoise import warm_start
+    from train.warmstart import warm_start
 
     plain = DenoiserConfig(hop=64, window=128, hidden=16, layers=1)
     floor = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, floor_rise_db_per_s=5.0)
@@ -140,7 +140,7 @@ def test_warm_started_fine_model_streams_exactly_what_the_plain_model_did():
 
     from rtmusic.models import DenoiserConfig, init_mask_net
     from rtmusic.step import denoiser_model, scan_hops
-    from train.denoise import warm_start
+    from train.warmstart import warm_start
 
     plain = DenoiserConfig(hop=64, window=128, hidden=16, layers=1)
     fine = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40)
@@ -169,7 +169,7 @@ def test_a_wider_net_warm_started_from_a_narrower_one_streams_the_same_and_learn
 
     from rtmusic.models import DenoiserConfig, init_mask_net
     from rtmusic.step import denoiser_model, make_knobs, scan_hops
-    from train.denoise import warm_start
+    from train.warmstart import warm_start
 
     narrow = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10)
     wide = DenoiserConfig(hop=64, window=128, hidden=24, layers=2, df_bins=10, feature_window=256, fine_bins=8)

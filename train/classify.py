@@ -16,6 +16,7 @@ window statistic as `rtmusic process --labels-out` (see `rtmusic.labels`).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import jax
@@ -29,6 +30,7 @@ from rtmusic.models import ClassifierConfig, init_label_net
 from rtmusic.step import classifier_model, make_knobs, scan_hops
 from train import loop
 from train.configs.classify import ClassifyTrainConfig, get_config
+from train.warmstart import warm_start
 
 DEFAULT_RUN_DIR = loop.RUNS_DIR / "classify"
 VAL_SEED = 4321
@@ -150,18 +152,23 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
 
 
 def initial_weights(config: ClassifyTrainConfig, init_from: Path | None):
-    """The weights a run starts from: random, or those of `init_from` (a classifier checkpoint of the same
-    model config). Only a run without a checkpoint of its own starts: a resumed run keeps its own weights."""
+    """The weights a run starts from: random, or those of `init_from`, a classifier checkpoint of the same model
+    config or of one without (or with fewer) fine bins, grown by `train.warmstart` so the new net starts out
+    computing exactly what the old one did. Only a run without a checkpoint of its own starts: a resumed run
+    keeps its own weights."""
     weights = init_label_net(config.model, seed=config.seed)
     if init_from is None:
         return weights
     header, start = loop.load_start_checkpoint(init_from, "classifier")
-    if ClassifierConfig.from_dict(header["config"]).to_dict() != config.model.to_dict():
-        raise SystemExit(f"--init-from {init_from}: trained with another model config than --config's")
-    if jax.tree_util.tree_structure(start) != jax.tree_util.tree_structure(weights) or any(
-            np.shape(a) != np.shape(b) for a, b in zip(jax.tree_util.tree_leaves(start), jax.tree_util.tree_leaves(weights))):
-        raise SystemExit(f"--init-from {init_from}: its arrays do not fit the model")
-    return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), start)
+    start_config = ClassifierConfig.from_dict(header["config"])
+    without_fine = replace(config.model, fine_window=start_config.fine_window, fine_bins=start_config.fine_bins)
+    if without_fine != start_config or start_config.fine_bins > config.model.fine_bins:
+        raise SystemExit(f"--init-from {init_from}: trained with another model config than --config's (only more "
+                         "fine bins can be added to a trained classifier)")
+    try:
+        return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), warm_start(weights, start))
+    except ValueError as error:
+        raise SystemExit(f"--init-from {init_from}: its arrays do not fit the model ({error})") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,10 @@ def model_card(header: dict, figures: dict, summary: dict, train_config: dict, s
     conv = cfg.get("conv_channels") or []
     layers = (f"{len(conv)} convolutions along the bands ({', '.join(map(str, conv))} channels, {cfg['conv_kernel']} "
               "bands wide, each\nfollowed by max-pooling of band pairs) -> " if conv else "")
+    fine_bins, fine_window = cfg.get("fine_bins", 0), cfg.get("fine_window", 0)
+    fine = (f" and, beside them, the lowest {fine_bins} bins (up to {fine_bins * cfg['samplerate'] / fine_window / 1000:.1f} "
+            f"kHz, {cfg['samplerate'] / fine_window:.0f} Hz apart) of\nthe last {fine_window} samples ({1000 * fine_window / cfg['samplerate']:.0f} ms, Hann), "
+            "normalised and absolute level, into the embedding" if fine_bins else "")
     augment = MUSIC_AUGMENT_TEXT.get(train_config.get("music_augment", "colour"), train_config.get("music_augment"))
     name = config_name(train_config)
     lineage = "".join(f"\n- {line}" for line in summary.get("lineage", []))
@@ -60,7 +64,7 @@ def model_card(header: dict, figures: dict, summary: dict, train_config: dict, s
     return f"""# rtmusic default classifier
 
 Causal multi-label tagger at {cfg['samplerate']} Hz, {frontend}, hop {cfg['hop']} (one decision per
-{1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); {cfg['bands']} mel bands{f' from {low:g} Hz' if low else ''} (normalised by a running level, {cfg['level_tau_s']} s; absolute level; frame-to-frame change) ->
+{1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); {cfg['bands']} mel bands{f' from {low:g} Hz' if low else ''} (normalised by a running level, {cfg['level_tau_s']} s; absolute level; frame-to-frame change){fine} ->
 {layers}dense embedding -> {cfg['layers']} LSTM layers of {cfg['hidden']} units -> sigmoid over {len(cfg['labels'])} labels:
 {', '.join(cfg['labels'])}. Audio passes through untouched, with the denoiser's latency.
 File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).

@@ -47,7 +47,7 @@ class ClassifyTrainConfig:
         return data
 
 
-CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v1-conv-band")
+CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v1-conv-band", "v1-conv-fine")
 
 
 def config_name(stored: dict) -> str | None:
@@ -90,4 +90,12 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # the training music (train.augment "colour+band"): the unseen soundfont's top octaves are 6-11 dB weaker.
         # A short cycle at half the last peak: session 7's CPU (a 2 GHz first-generation EPYC) held about 1800 steps.
         return replace(get_config("v1-conv-full"), music_augment="colour+band", learning_rate=5e-4, steps=1800)
+    if name == "v1-conv-fine":  # the shipped conv classifier plus fine-resolution bins (--init-from its weights:
+        # the new inputs start at zero weight): 160 bins of a 40 ms history, 0-4 kHz 25 Hz apart, where the
+        # harmonics that tell families apart are resolved; 10 ms bands (100 Hz bins) cannot, and every v1 variant
+        # (augmentations, convolutions) stalled near 0.5 mAP on the unseen soundfont's families. As the denoiser
+        # gained its fine bins (session 4). Band limits on a third of the music, as v1-conv-band.
+        return replace(get_config("v1-conv-full"), model=ClassifierConfig(conv_channels=(8, 16), fine_window=1920,
+                                                                          fine_bins=160),
+                       music_augment="colour+band", learning_rate=5e-4, steps=2400)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
