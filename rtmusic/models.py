@@ -208,9 +208,10 @@ class ClassifierConfig:
 
     def __post_init__(self):
         DenoiserConfig(samplerate=self.samplerate, hop=self.hop, window=self.window)  # same STFT rules
-        if self.fine_bins < 0 or (self.fine_bins and (
-                self.fine_window <= self.window or self.fine_window % self.hop or self.fine_bins > self.fine_window // 2 + 1)) \
-                or (not self.fine_bins and self.fine_window):
+        no_fine = self.fine_bins == 0 and self.fine_window == 0
+        fine_fits = (0 < self.fine_bins <= self.fine_window // 2 + 1 and self.fine_window > self.window
+                     and self.fine_window % self.hop == 0)
+        if not (no_fine or fine_fits):
             raise ParameterError(
                 f"fine_window ({self.fine_window}) must be longer than window ({self.window}) and a multiple of hop "
                 f"({self.hop}), with fine_bins ({self.fine_bins}) between 1 and fine_window // 2 + 1; or both 0 (no "
