@@ -217,3 +217,17 @@ def test_a_run_on_retimbred_music_names_its_augmentation_in_the_model_card(tmp_p
     assert line.startswith("Then `wide_aug`: warm-started from step 7000 of `wide`, adding re-timbred training "
                            "music (`train.augment` recipe `denoise`: random EQ, moving EQ, resampling, ")
     assert "band limits" in line and line.endswith("cosine decay from lr 0.00015 to its step 6500.")
+
+
+def test_a_run_with_extra_music_names_it_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line
+
+    parent, run = tmp_path / "aug", tmp_path / "aug_2"
+    for run_dir, extra in ((parent, []), (run, ["train_families"])):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({
+            "model": {"hidden": 192}, "music_augment": "denoise", "learning_rate": 1e-4, "steps": 1300,
+            "extra_music_splits": extra, "extra_music_share": 0.3 if extra else 0.0}))
+    line = _warm_start_line(run, parent, {"step": 1400}, 1300)
+    assert line == ("Then `aug_2`: warm-started from step 1400 of `aug`, adding 30% of the music from "
+                    "`train_families`; 1300 steps, new warm-up and cosine decay from lr 0.0001 to its step 1300.")

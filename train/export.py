@@ -70,6 +70,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
         added.append(f"re-timbred training music (`train.augment` recipe `{augment}`: "
                      + ", ".join(AUGMENT_PARTS[k] for k, v in asdict(MUSIC_AUGMENTS[augment]).items()
                                  if v and k in AUGMENT_PARTS) + ")")
+    extra = tuple(config.get("extra_music_splits") or ())
+    if extra and extra != tuple(parent_config.get("extra_music_splits") or ()):
+        added.append(f"{config.get('extra_music_share', 0):.0%} of the music from {', '.join(f'`{s}`' for s in extra)}")
     return (f"Then `{run_dir.name}`: warm-started from step {start.get('step')} of `{parent_dir.name}`"
             + (f", adding {' and '.join(added)}" if added else "")
             + f"; {steps} steps, new warm-up and cosine decay from lr {config.get('learning_rate', '?')} to its step "
