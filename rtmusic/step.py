@@ -267,7 +267,7 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
     fine_taper = jnp.asarray(dsp.feature_taper(window, fine_window)) if fine_bins else None
     bands = jnp.asarray(dsp.mel_band_matrix(feature_window, config.samplerate, config.bands, config.band_low_hz))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
-    dry_at = history - window  # frame[dry_at:dry_at + hop] is the input of window - hop samples ago
+    dry_at = history - window  # long_frame[dry_at:dry_at + hop] is the input of window - hop samples ago
 
     def init_carry() -> ClassifierCarry:
         level = jnp.full((config.bands,), LEVEL_INIT_DB, jnp.float32)

@@ -113,8 +113,8 @@ def step_times_us(processor, hops: int, warmup: int = 100, paced: bool = False) 
     """[hops] wall time in us of `process_hop` calls on varied input (noise bursts, silence).
 
     Back to back by default (the usual figure, comparable across machines). `paced`: one call per hop
-    duration, sleeping in between as the live worker waits for its next hop. On some machines (session
-    7's 2 GHz EPYC VM) a call after a pause costs 2-3x a back-to-back one: caches and branch predictors
+    duration, sleeping in between as the live worker waits for its next hop. On some machines (sessions
+    7-8's 2 GHz EPYC VM) a call after a pause costs 2-3x a back-to-back one: caches and branch predictors
     have gone cold, and that, not the back-to-back figure, is what the live stream pays.
     """
     rng = np.random.default_rng(0)
