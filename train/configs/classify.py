@@ -94,8 +94,9 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # the new inputs start at zero weight): 160 bins of a 40 ms history, 0-4 kHz 25 Hz apart, where the
         # harmonics that tell families apart are resolved; 10 ms bands (100 Hz bins) cannot, and every v1 variant
         # (augmentations, convolutions) stalled near 0.5 mAP on the unseen soundfont's families. As the denoiser
-        # gained its fine bins (session 4). Band limits on a third of the music, as v1-conv-band.
+        # gained its fine bins (session 4). Band limits on a third of the music, as v1-conv-band. 900 steps: what
+        # session 8 held at 4-5 s a step beside the denoiser's training.
         return replace(get_config("v1-conv-full"), model=ClassifierConfig(conv_channels=(8, 16), fine_window=1920,
                                                                           fine_bins=160),
-                       music_augment="colour+band", learning_rate=5e-4, steps=2400)
+                       music_augment="colour+band", learning_rate=5e-4, steps=900)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")

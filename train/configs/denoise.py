@@ -73,11 +73,12 @@ def get_config(name: str = "default") -> TrainConfig:
         # and a short cycle: the net is three cycles in, and session 7's CPU (a 2 GHz first-generation EPYC) took
         # 3-3.6 s a step beside the classifier's training, so a session holds about 1400.
         return replace(get_config("fine-df-wide"), music_augment="denoise", learning_rate=1e-4, steps=1400)
-    if name == "fine-df-wide-aug-2":  # a second, longer cycle of fine-df-wide-aug (--init-from its latest.rtm):
-        # validation was still rising when the first cycle's rate had decayed; a third of the music now comes
-        # from the label-balanced train_families render (more programs and registers than train_music alone)
+    if name == "fine-df-wide-aug-2":  # a second cycle of fine-df-wide-aug (--init-from its latest.rtm): validation
+        # was still rising when the first cycle's rate had decayed; a third of the music now comes from the
+        # label-balanced train_families render (more programs and registers than train_music alone). 1300 steps:
+        # what session 8 held at 4.4-5 s a step beside the classifier's training (the shipped weights' cycle).
         return replace(get_config("fine-df-wide-aug"), extra_music_splits=("train_families",),
-                       extra_music_share=0.3, steps=2400)
+                       extra_music_share=0.3, steps=1300)
     if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
     if name == "tiny-fine-df":  # and with the deep filter
