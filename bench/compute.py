@@ -1,6 +1,7 @@
 """Per-hop compute cost of rtmusic's models and of the whole live engine.
 
-Three figures per model:
+Three figures per model (and per task with `--tasks`: `classify` times the shipped classifier, `denoise,classify`
+the combined step a stream with both tasks runs; rows `NAME[TASK]`):
 
 - **step**: wall time of one `Processor.process_hop` call (the compiled JAX step plus the device-to-host
   copy of its output), exactly what the live worker pays per hop. Timed hop by hop after a warm-up;
@@ -17,6 +18,7 @@ machine other jobs inflate p99 and max far more than p50.
 
     python -m bench.compute                 # 20000 hops per model, writes bench/results/compute.json
     python -m bench.compute --quick         # 5000 hops, under 30 s
+    python -m bench.compute --models default --tasks denoise classify denoise,classify
 """
 
 from __future__ import annotations
@@ -43,17 +45,18 @@ from rtmusic.bench.compute import (  # noqa: E402 - the measuring code lives in 
 
 
 def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, blocksize: int = 128,
-            engine_runs: int = 3, progress=None) -> dict:
-    """Run every measurement; returns the JSON-ready results."""
-    from rtmusic.processor import Processor, load_model
+            engine_runs: int = 3, progress=None, tasks=("denoise",)) -> dict:
+    """Run every measurement; returns the JSON-ready results (one row per model and task)."""
+    from rtmusic.processor import Processor, model_for_tasks
 
     say = progress or (lambda text: None)
     engine_hops = engine_hops or max(hops // 4, 1000)
     results = {"machine": machine_info(), "models": {},
                "settings": {"hops": hops, "engine_hops": engine_hops, "engine_runs": engine_runs, "blocksize": blocksize}}
-    for name in models:
-        say(f"{name}: loading ...")
-        model = load_model(name)
+    for name, task in [(name, task) for name in models for task in tasks]:
+        model = model_for_tasks(task, name)
+        name = name if task == "denoise" else f"{name}[{task}]"
+        say(f"{name}: loaded")
         processor = Processor(model)
         say(f"{name}: compiling and timing {hops} hops ...")
         step = bench_step(processor, hops)
@@ -63,6 +66,7 @@ def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, bl
         say(f"{name}: whole engine, {engine_hops} hops in {blocksize}-frame blocks ...")
         engine = bench_engine(processor, engine_hops, blocksize, runs=engine_runs)
         results["models"][name] = {
+            "task": task,
             "kind": model.kind,
             "samplerate": model.samplerate,
             "hop": model.hop,
@@ -82,27 +86,28 @@ def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, bl
 
 def format_table(results: dict) -> str:
     m = results["machine"]
+    w = max([12] + [len(name) + 2 for name in results["models"]])  # the name column
     lines = [
         f"{m['cpu']} | {m['cores']} cores ({m['usable_cores']} usable"
         + ("" if m.get("cpu_core") is None else f", pinned to core {m['cpu_core']}") + f") | load {m['load_average']} -> "
         f"{m['load_average_after']} | jax {m['jax']} ({m['jax_backend']}), numba {m['numba']}",
         "",
-        f"{'model':<12}{'params':>9}  {'what':<8}{'hops':>7}{'p50 us':>9}{'p99 us':>9}{'max us':>9}"
+        f"{'model':<{w}}{'params':>9}  {'what':<8}{'hops':>7}{'p50 us':>9}{'p99 us':>9}{'max us':>9}"
         f"{'RTF(p50)':>10}{'p99 % hop':>11}",
     ]
     for name, r in results["models"].items():
         s, e = r["step"], r["engine"]
-        lines.append(f"{name:<12}{r['parameters']:>9}  {'step':<8}{s['hops']:>7}{s['p50_us']:>9.1f}"
+        lines.append(f"{name:<{w}}{r['parameters']:>9}  {'step':<8}{s['hops']:>7}{s['p50_us']:>9.1f}"
                      f"{s['p99_us']:>9.1f}{s['max_us']:>9.1f}{s['realtime_factor']:>10.4f}{s['p99_pct_of_hop']:>10.1f}%")
         if "step_paced" in r:
             s = r["step_paced"]
-            lines.append(f"{'':<12}{'':>9}  {'paced':<8}{s['hops']:>7}{s['p50_us']:>9.1f}{s['p99_us']:>9.1f}"
+            lines.append(f"{'':<{w}}{'':>9}  {'paced':<8}{s['hops']:>7}{s['p50_us']:>9.1f}{s['p99_us']:>9.1f}"
                          f"{s['max_us']:>9.1f}{s['realtime_factor']:>10.4f}{s['p99_pct_of_hop']:>10.1f}%")
-        lines.append(f"{'':<12}{'':>9}  {'engine':<8}{e['hops']:>7}{e['median_us_per_hop']:>9.1f}"
+        lines.append(f"{'':<{w}}{'':>9}  {'engine':<8}{e['hops']:>7}{e['median_us_per_hop']:>9.1f}"
                      f"{'':>9}{'':>9}{e['realtime_factor']:>10.4f}{'':>11}"
                      f"   (mean/hop, {e['blocksize']}-frame blocks, best {e['best_us_per_hop']:.1f} us)")
     c = results["callback"]
-    lines.append(f"{'callback':<12}{'':>9}  {'body':<8}{c['blocks']:>7}{c['p50_us']:>9.1f}{c['p99_us']:>9.1f}"
+    lines.append(f"{'callback':<{w}}{'':>9}  {'body':<8}{c['blocks']:>7}{c['p50_us']:>9.1f}{c['p99_us']:>9.1f}"
                  f"{c['max_us']:>9.1f}   (per {c['blocksize']}-frame block, dry path, from Python)")
     hop_us = next(iter(results["models"].values()))["hop_us"] if results["models"] else 0
     lines.append(f"\nhop = {hop_us:.0f} us; RTF = time / hop duration (below 1 keeps up with real time)")
@@ -115,11 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hops", type=int, default=None, help="timed hops per model (default 20000, --quick 5000)")
     parser.add_argument("--blocksize", type=int, default=128, help="host block size for the engine figure")
     parser.add_argument("--models", nargs="+", default=list(MODELS), metavar="NAME", help="models to time")
+    parser.add_argument("--tasks", nargs="+", default=["denoise"], metavar="TASKS",
+                        help="tasks to time each model on: denoise, classify, denoise,classify (default: denoise)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default: %(default)s)")
     parser.add_argument("--cpu-core", default="auto", metavar="CORE",
                         help="time on this core, as `rtmusic run --cpu-core` runs the model: a number, auto or none "
                              "(default: %(default)s)")
     args = parser.parse_args(argv)
+    from rtmusic.registry import parse_tasks
+
+    try:
+        tasks = [",".join(parse_tasks(task)) for task in args.tasks]
+    except ValueError as exc:
+        parser.error(str(exc))
     from rtmusic.engine.cores import pin_thread, resolve_core
     from rtmusic.engine.jaxenv import configure_jax_for_live, set_live_xla_flags
 
@@ -131,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     hops = args.hops or (5000 if args.quick else 20000)
     if hops < 1 or args.blocksize < 1:
         parser.error("--hops and --blocksize must be positive")
-    results = measure(args.models, hops=hops, engine_hops=1000 if args.quick else None, blocksize=args.blocksize,
-                      engine_runs=2 if args.quick else 3,
+    results = measure(args.models, hops=hops, tasks=tasks, engine_hops=1000 if args.quick else None,
+                      blocksize=args.blocksize, engine_runs=2 if args.quick else 3,
                       progress=lambda text: print(f"[{time.perf_counter() - t0:5.1f} s] {text}", file=sys.stderr, flush=True))
     results["machine"]["cpu_core"] = core  # None: not pinned
     print(format_table(results))
