@@ -23,6 +23,7 @@ machine other jobs inflate p99 and max far more than p50.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -53,19 +54,19 @@ def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, bl
     engine_hops = engine_hops or max(hops // 4, 1000)
     results = {"machine": machine_info(), "models": {},
                "settings": {"hops": hops, "engine_hops": engine_hops, "engine_runs": engine_runs, "blocksize": blocksize}}
-    for name, task in [(name, task) for name in models for task in tasks]:
+    for name, task in itertools.product(models, tasks):
         model = model_for_tasks(task, name)
-        name = name if task == "denoise" else f"{name}[{task}]"
-        say(f"{name}: loaded")
+        row = name if task == "denoise" else f"{name}[{task}]"
+        say(f"{row}: loaded")
         processor = Processor(model)
-        say(f"{name}: compiling and timing {hops} hops ...")
+        say(f"{row}: compiling and timing {hops} hops ...")
         step = bench_step(processor, hops)
         paced_hops = min(hops, PACED_HOPS)
-        say(f"{name}: {paced_hops} hops paced at the hop rate, as the live worker calls it ...")
+        say(f"{row}: {paced_hops} hops paced at the hop rate, as the live worker calls it ...")
         paced = bench_step(processor, paced_hops, paced=True)
-        say(f"{name}: whole engine, {engine_hops} hops in {blocksize}-frame blocks ...")
+        say(f"{row}: whole engine, {engine_hops} hops in {blocksize}-frame blocks ...")
         engine = bench_engine(processor, engine_hops, blocksize, runs=engine_runs)
-        results["models"][name] = {
+        results["models"][row] = {
             "task": task,
             "kind": model.kind,
             "samplerate": model.samplerate,
