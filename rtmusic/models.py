@@ -56,8 +56,14 @@ class DenoiserConfig:
     # so a net warm-started from one without it computes exactly the same until trained.
     df_bins: int = 0
     df_order: int = 3
+    # Residual LSTM layers on top of the `layers` stack (0 = none, every model before session 10): each adds
+    # x + W * LSTM(x) with W starting at zero, so a net warm-started from one without them computes exactly the
+    # same until trained, and gains depth at a third of the cost of widening every layer.
+    residual_layers: int = 0
 
     def __post_init__(self):
+        if self.residual_layers < 0:
+            raise ParameterError(f"residual_layers must be >= 0 (0 = none), got {self.residual_layers}")
         if self.floor_rise_db_per_s < 0:
             raise ParameterError(f"floor_rise_db_per_s must be >= 0 (0 = no floor feature), got {self.floor_rise_db_per_s}")
         if self.feature_window and (self.feature_window < self.window or self.feature_window % self.hop):
@@ -116,6 +122,7 @@ class MaskNet(nn.Module):
     layers: int = 2
     gain_bias_init: float = 3.0
     df_outputs: int = 0
+    residual_layers: int = 0
 
     @nn.compact
     def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
@@ -124,6 +131,10 @@ class MaskNet(nn.Module):
         new_carry = []
         for i in range(self.layers):
             layer_carry, x = nn.OptimizedLSTMCell(self.hidden, name=f"lstm{i}")(carry[i], x)
+            new_carry.append(layer_carry)
+        for i in range(self.layers, self.layers + self.residual_layers):
+            layer_carry, y = nn.OptimizedLSTMCell(self.hidden, name=f"lstm{i}")(carry[i], x)
+            x = x + nn.Dense(self.hidden, name=f"residual{i}", kernel_init=nn.initializers.zeros)(y)
             new_carry.append(layer_carry)
         head_in = jnp.concatenate([x, embed], axis=-1)
         logits = nn.Dense(self.bins, name="gain", bias_init=nn.initializers.constant(self.gain_bias_init))(head_in)
@@ -135,13 +146,13 @@ class MaskNet(nn.Module):
 
     def initialize_carry(self, batch_shape: tuple[int, ...] = ()) -> LstmState:
         zeros = jnp.zeros(batch_shape + (self.hidden,), jnp.float32)
-        return tuple((zeros, zeros) for _ in range(self.layers))
+        return tuple((zeros, zeros) for _ in range(self.layers + self.residual_layers))
 
 
 def mask_net(config: DenoiserConfig) -> MaskNet:
     return MaskNet(
         bins=config.bins, hidden=config.hidden, layers=config.layers, gain_bias_init=config.gain_bias_init,
-        df_outputs=config.df_outputs,
+        df_outputs=config.df_outputs, residual_layers=config.residual_layers,
     )
 
 

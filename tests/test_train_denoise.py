@@ -190,6 +190,50 @@ def test_a_wider_net_warm_started_from_a_narrower_one_streams_the_same_and_learn
     assert np.abs(new_units_out).max() > 0
 
 
+def test_more_deep_filter_taps_and_a_residual_layer_start_out_computing_the_old_net_and_then_learn():
+    """A 3-frame deep-filter net grown to 5 frames and a residual third LSTM layer: the same output sample for
+    sample (both new parts start at zero weight), and both get gradient, so training can use them."""
+    import jax
+    import jax.numpy as jnp
+
+    from rtmusic.models import DenoiserConfig, init_mask_net
+    from rtmusic.step import denoiser_model, make_knobs, scan_hops
+    from train.warmstart import warm_start
+
+    old_config = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10, df_order=3)
+    new_config = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10, df_order=5, residual_layers=1)
+    rng = np.random.default_rng(4)
+    old = jax.tree_util.tree_map(lambda a: np.asarray(a) + 0.1 * rng.standard_normal(np.shape(a)).astype(np.float32),
+                                 init_mask_net(old_config, seed=1))  # a "trained" net: every weight non-zero
+    new = warm_start(init_mask_net(new_config, seed=2), old)
+    assert set(new) == set(old) | {"lstm2", "residual2"}
+    hops = jnp.asarray(0.2 * rng.standard_normal((40, 64)), jnp.float32)
+
+    def run(config, weights):
+        model = denoiser_model(config, weights)
+        _, (out, _) = scan_hops(model.step, {"net": weights, "knobs": make_knobs()}, model.init_carry(), hops)
+        return out
+
+    np.testing.assert_allclose(np.asarray(run(new_config, new)), np.asarray(run(old_config, old)), atol=1e-6)
+    grads = jax.grad(lambda w: jnp.sum(run(new_config, w) ** 2))(jax.tree_util.tree_map(jnp.asarray, new))
+    assert np.abs(np.asarray(grads["residual2"]["kernel"])).max() > 0
+    assert np.abs(np.asarray(grads["df"]["kernel"])[:, 3 * 2 * 10:]).max() > 0  # the taps on frames t-3, t-4
+
+
+def test_added_taps_and_layers_are_named_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line
+
+    parent, run = tmp_path / "aug_3", tmp_path / "deep"
+    for run_dir, model in ((parent, {"hidden": 192, "df_bins": 48}),
+                           (run, {"hidden": 192, "df_bins": 48, "df_order": 5, "residual_layers": 1})):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"model": model, "learning_rate": 2e-4, "steps": 1000}))
+    line = _warm_start_line(run, parent, {"step": 1000}, 1000)
+    assert line == ("Then `deep`: warm-started from step 1000 of `aug_3`, adding deep-filter taps (3 -> 5 frames; the "
+                    "new ones start at zero) and 1 residual LSTM layer(s) (starting at zero weight); 1000 steps, new "
+                    "warm-up and cosine decay from lr 0.0002 to its step 1000.")
+
+
 def test_a_widened_run_says_so_in_the_model_card(tmp_path):
     from train.export import _warm_start_line
 

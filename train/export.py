@@ -65,6 +65,12 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
              if model.get(key) and not parent_model.get(key)]
     if model.get("hidden") and parent_model.get("hidden") and model["hidden"] != parent_model["hidden"]:
         added.append(f"LSTM units ({parent_model['hidden']} -> {model['hidden']}; the new ones start silent)")
+    if model.get("df_bins") and parent_model.get("df_bins") and model.get("df_order", 3) > parent_model.get("df_order", 3):
+        added.append(f"deep-filter taps ({parent_model.get('df_order', 3)} -> {model['df_order']} frames; the new ones "
+                     "start at zero)")
+    if model.get("residual_layers", 0) > parent_model.get("residual_layers", 0):
+        added.append(f"{model['residual_layers'] - parent_model.get('residual_layers', 0)} residual LSTM layer(s) "
+                     "(starting at zero weight)")
     augment = config.get("music_augment", "none")
     if augment != parent_config.get("music_augment", "none"):
         added.append(f"re-timbred training music (`train.augment` recipe `{augment}`: "
@@ -95,6 +101,8 @@ def architecture(cfg: dict) -> str:
                      f"{cfg['df_bins'] * cfg['samplerate'] / cfg['window'] / 1000:.1f} kHz) a learned complex filter over "
                      f"this and the {cfg['df_order'] - 1} previous frames is added to the gain, so a steady tone "
                      "inside a bin can be notched")
+    if cfg.get("residual_layers", 0):
+        notes.append(f"{cfg['residual_layers']} residual LSTM layer(s) on top of the stack (x + W LSTM(x))")
     return "; plus " + " and ".join(notes) if notes else ""
 
 

@@ -79,6 +79,17 @@ def get_config(name: str = "default") -> TrainConfig:
         # what session 8 held at 4.4-5 s a step beside the classifier's training (the shipped weights' cycle).
         return replace(get_config("fine-df-wide-aug"), extra_music_splits=("train_families",),
                        extra_music_share=0.3, steps=1300)
+    if name == "fine-df-wide-aug-df5":  # the deep filter over 5 frames instead of 3 (--init-from a fine-df-wide-aug
+        # run: the new taps start at zero, so it starts out computing exactly what that run did). Per noise type the
+        # low-frequency noises (brown, fan, hum, wind, traffic) were at 40-46 % of an oracle mask's SI-SDRi and a
+        # 40 ms oracle window gains ~3 dB on them over the 10 ms one: 25 ms of taps resolve finer inside a 100 Hz bin
+        return replace(get_config("fine-df-wide-aug-2"), model=replace(FINE_DF_MODEL, hidden=192, df_order=5),
+                       learning_rate=2e-4, steps=1600)
+    if name == "fine-df-wide-aug-deep":  # a residual third LSTM layer (DenoiserConfig.residual_layers, starting at
+        # zero weight) on a fine-df-wide-aug run (--init-from): every cycle since session 7 moved validation 0.1-0.25
+        # dB, so the net gains depth; a third of the compute of widening every layer
+        return replace(get_config("fine-df-wide-aug-2"), model=replace(FINE_DF_MODEL, hidden=192, residual_layers=1),
+                       learning_rate=2e-4, steps=1600)
     if name == "tiny-fine":  # the tiny run with fine-resolution features (tests warm starts and their export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40))
     if name == "tiny-fine-df":  # and with the deep filter
@@ -88,4 +99,4 @@ def get_config(name: str = "default") -> TrainConfig:
     if name == "fine":  # the default plus fine-resolution features, warm-started (--init-from a default run):
         # a new warm-up and cosine cycle at half the first run's peak rate, so the trained part is not shaken loose
         return replace(TrainConfig(), model=FINE_MODEL, learning_rate=5e-4, steps=6000)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
