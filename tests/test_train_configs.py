@@ -76,3 +76,15 @@ def test_the_classifier_card_describes_the_fine_bins():
     card = model_card(header, figures, {"steps": 900, "wall_hours": 1.5, "sessions": 1}, train_config, 400_000, 220)
     assert "the lowest 160 bins (up to 4.0 kHz, 25 Hz apart)" in card and "1920 samples (40 ms, Hann)" in card
     assert "python -m train.classify --config v1-conv-fine" in card and "band limit" in card
+
+
+def test_the_command_line_overrides_steps_and_the_peak_learning_rate_and_refuses_a_bad_one(tmp_path, capsys):
+    from train import loop
+
+    config, args = loop.parse_args("python -m train.denoise", "Train.", denoise.get_config, tmp_path,
+                                   ["--config", "fine-df-wide-aug-deep", "--steps", "600", "--learning-rate", "1e-4"])
+    base = denoise.get_config("fine-df-wide-aug-deep")
+    assert (config.steps, config.learning_rate) == (600, 1e-4) and config.model == base.model
+    with pytest.raises(SystemExit):
+        loop.parse_args("python -m train.denoise", "Train.", denoise.get_config, tmp_path, ["--learning-rate", "0"])
+    assert "--learning-rate must be positive" in capsys.readouterr().err

@@ -286,6 +286,8 @@ def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_ru
     parser.add_argument("--run-dir", type=Path, default=default_run_dir)
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
+    parser.add_argument("--learning-rate", type=float, default=None, metavar="LR",
+                        help="override the peak learning rate (e.g. a lower one for another cycle of a warm start)")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
     parser.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --run-dir")
     parser.add_argument("--no-progress", action="store_true")
@@ -299,4 +301,8 @@ def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_ru
         parser.error(str(exc))
     if args.steps is not None:
         config = replace(config, steps=args.steps)
+    if args.learning_rate is not None:
+        if not args.learning_rate > 0:
+            parser.error(f"--learning-rate must be positive, got {args.learning_rate}")
+        config = replace(config, learning_rate=args.learning_rate)
     return config, args
