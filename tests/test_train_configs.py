@@ -88,3 +88,11 @@ def test_the_command_line_overrides_steps_and_the_peak_learning_rate_and_refuses
     with pytest.raises(SystemExit):
         loop.parse_args("python -m train.denoise", "Train.", denoise.get_config, tmp_path, ["--learning-rate", "0"])
     assert "--learning-rate must be positive" in capsys.readouterr().err
+
+
+def test_the_long_example_denoiser_config_is_the_second_aug_cycle_on_longer_examples_of_the_same_audio_a_step():
+    base, long = denoise.get_config("fine-df-wide-aug-2"), denoise.get_config("fine-df-wide-aug-long")
+    assert long.segment_seconds == 2 * base.segment_seconds
+    assert long.segment_seconds * long.batch_size == base.segment_seconds * base.batch_size
+    assert (long.model, long.learning_rate, long.music_augment, long.extra_music_splits) == (
+        base.model, base.learning_rate, base.music_augment, base.extra_music_splits)
