@@ -285,5 +285,35 @@ def test_init_from_a_plain_classifier_grows_fine_bins_and_refuses_other_changes(
     assert kernel.shape == (old_kernel.shape[0] + 48, 16)
     assert np.array_equal(kernel[:old_kernel.shape[0]], old_kernel) and np.all(kernel[old_kernel.shape[0]:] == 0)
     assert np.array_equal(np.asarray(grown["lstm0"]["hi"]["kernel"]), np.asarray(trained["lstm0"]["hi"]["kernel"]))
-    with pytest.raises(SystemExit, match="another model config"):
-        initial_weights(replace(fine, model=replace(fine.model, hidden=24)), path)
+    for other in (replace(plain, bands=24), replace(plain, hidden=8), replace(plain, layers=2)):
+        with pytest.raises(SystemExit, match="another model config"):
+            initial_weights(replace(fine, model=other), path)
+
+
+def test_a_wider_classifier_warm_started_from_a_narrower_one_computes_the_same_probabilities(tmp_path):
+    from dataclasses import replace
+
+    from rtmusic.models import ClassifierConfig, classifier_feature_size, init_label_net, label_net
+    from train.classify import initial_weights
+    from train.configs.classify import get_config
+
+    narrow = ClassifierConfig(bands=16, hidden=16, layers=2, conv_channels=(4,), conv_kernel=3, fine_window=960,
+                              fine_bins=24)
+    trained = init_label_net(narrow, seed=5)
+    path = checkpoint.save(tmp_path / "narrow.rtm", jax.device_get(trained), kind="classifier",
+                           config=json.loads(json.dumps(narrow.to_dict())))
+    wide = replace(narrow, hidden=40)
+    grown = initial_weights(replace(get_config("tiny"), model=wide), path)
+    assert np.asarray(grown["lstm1"]["hi"]["kernel"]).shape == (40, 40)
+    features = np.random.default_rng(0).normal(size=(30, classifier_feature_size(narrow))).astype(np.float32)
+
+    def run(config, weights):
+        net, logits = label_net(config), []
+        carry = net.initialize_carry()
+        for frame in features:
+            carry, out = net.apply({"params": weights}, carry, frame)
+            logits.append(np.asarray(out))
+        return np.stack(logits)
+
+    before, after = run(narrow, trained), run(wide, grown)
+    assert np.abs(before).max() > 0.1 and np.abs(after - before).max() < 1e-5
