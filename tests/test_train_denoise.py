@@ -168,21 +168,17 @@ def test_a_wider_net_warm_started_from_a_narrower_one_streams_the_same_and_learn
     import jax.numpy as jnp
 
     from rtmusic.models import DenoiserConfig, init_mask_net
-    from rtmusic.step import denoiser_model, make_knobs, scan_hops
     from train.warmstart import warm_start
 
     narrow = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10)
     wide = DenoiserConfig(hop=64, window=128, hidden=24, layers=2, df_bins=10, feature_window=256, fine_bins=8)
     rng = np.random.default_rng(9)
-    old = jax.tree_util.tree_map(lambda a: np.asarray(a) + 0.1 * rng.standard_normal(np.shape(a)).astype(np.float32),
-                                 init_mask_net(narrow, seed=1))  # a "trained" net: every weight non-zero
+    old = _trained_like(narrow, rng)
     new = warm_start(init_mask_net(wide, seed=2), old)
     hops = jnp.asarray(0.2 * rng.standard_normal((40, 64)), jnp.float32)
 
     def run(config, weights):
-        model = denoiser_model(config, weights)
-        _, (out, _) = scan_hops(model.step, {"net": weights, "knobs": make_knobs()}, model.init_carry(), hops)
-        return out
+        return _denoise_hops(config, weights, hops)
 
     np.testing.assert_allclose(np.asarray(run(wide, new)), np.asarray(run(narrow, old)), atol=1e-5)
     grads = jax.grad(lambda w: jnp.sum(run(wide, w) ** 2))(jax.tree_util.tree_map(jnp.asarray, new))
@@ -197,22 +193,18 @@ def test_more_deep_filter_taps_and_a_residual_layer_start_out_computing_the_old_
     import jax.numpy as jnp
 
     from rtmusic.models import DenoiserConfig, init_mask_net
-    from rtmusic.step import denoiser_model, make_knobs, scan_hops
     from train.warmstart import warm_start
 
     old_config = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10, df_order=3)
     new_config = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10, df_order=5, residual_layers=1)
     rng = np.random.default_rng(4)
-    old = jax.tree_util.tree_map(lambda a: np.asarray(a) + 0.1 * rng.standard_normal(np.shape(a)).astype(np.float32),
-                                 init_mask_net(old_config, seed=1))  # a "trained" net: every weight non-zero
+    old = _trained_like(old_config, rng)
     new = warm_start(init_mask_net(new_config, seed=2), old)
     assert set(new) == set(old) | {"lstm2", "residual2"}
     hops = jnp.asarray(0.2 * rng.standard_normal((40, 64)), jnp.float32)
 
     def run(config, weights):
-        model = denoiser_model(config, weights)
-        _, (out, _) = scan_hops(model.step, {"net": weights, "knobs": make_knobs()}, model.init_carry(), hops)
-        return out
+        return _denoise_hops(config, weights, hops)
 
     np.testing.assert_allclose(np.asarray(run(new_config, new)), np.asarray(run(old_config, old)), atol=1e-6)
     grads = jax.grad(lambda w: jnp.sum(run(new_config, w) ** 2))(jax.tree_util.tree_map(jnp.asarray, new))
@@ -275,3 +267,20 @@ def test_a_run_with_extra_music_names_it_in_the_model_card(tmp_path):
     line = _warm_start_line(run, parent, {"step": 1400}, 1300)
     assert line == ("Then `aug_2`: warm-started from step 1400 of `aug`, adding 30% of the music from "
                     "`train_families`; 1300 steps, new warm-up and cosine decay from lr 0.0001 to its step 1300.")
+
+
+def _trained_like(config, rng):
+    """Random weights with every entry non-zero, as a trained net's are (fresh ones have zero heads)."""
+    import jax
+
+    from rtmusic.models import init_mask_net
+    return jax.tree_util.tree_map(lambda a: np.asarray(a) + 0.1 * rng.standard_normal(np.shape(a)).astype(np.float32),
+                                  init_mask_net(config, seed=1))
+
+
+def _denoise_hops(config, weights, hops):
+    """The denoiser's output for `hops` [n, hop], scanned through its step from a fresh carry."""
+    from rtmusic.step import denoiser_model, make_knobs, scan_hops
+    model = denoiser_model(config, weights)
+    _, (out, _) = scan_hops(model.step, {"net": weights, "knobs": make_knobs()}, model.init_carry(), hops)
+    return out
