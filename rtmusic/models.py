@@ -60,8 +60,18 @@ class DenoiserConfig:
     # x + W * LSTM(x) with W starting at zero, so a net warm-started from one without them computes exactly the
     # same until trained, and gains depth at a third of the cost of widening every layer.
     residual_layers: int = 0
+    # Local gain refinement (0 = off, every model before session 12): each bin's gain logit is corrected by a
+    # small net shared across frequency that sees, for the `local_kernel` bins around it, their normalised and
+    # absolute levels and the LSTM's logits. The LSTM state is one 192-value summary of the whole spectrum;
+    # a harmonic that stands a few dB over the noise in its own bin needs a per-bin path to keep its gain.
+    # Its output layer starts at zero, so a warm-started net computes exactly the old one until trained.
+    local_kernel: int = 0
+    local_channels: int = 8
 
     def __post_init__(self):
+        if self.local_kernel < 0 or (self.local_kernel and self.local_kernel % 2 == 0) or self.local_channels < 1:
+            raise ParameterError(f"local_kernel must be 0 (off) or an odd number of bins, and local_channels >= 1; "
+                                 f"got local_kernel {self.local_kernel}, local_channels {self.local_channels}")
         if self.residual_layers < 0:
             raise ParameterError(f"residual_layers must be >= 0 (0 = none), got {self.residual_layers}")
         if self.floor_rise_db_per_s < 0:
@@ -123,6 +133,8 @@ class MaskNet(nn.Module):
     gain_bias_init: float = 3.0
     df_outputs: int = 0
     residual_layers: int = 0
+    local_kernel: int = 0
+    local_channels: int = 8
 
     @nn.compact
     def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
@@ -138,11 +150,23 @@ class MaskNet(nn.Module):
             new_carry.append(layer_carry)
         head_in = jnp.concatenate([x, embed], axis=-1)
         logits = nn.Dense(self.bins, name="gain", bias_init=nn.initializers.constant(self.gain_bias_init))(head_in)
+        if self.local_kernel:
+            logits = logits + self._local_correction(features, logits)
         if not self.df_outputs:
             return tuple(new_carry), nn.sigmoid(logits)
         df = nn.Dense(self.df_outputs, name="df", kernel_init=nn.initializers.zeros,
                       bias_init=nn.initializers.zeros)(head_in)
         return tuple(new_carry), jnp.concatenate([nn.sigmoid(logits), jnp.tanh(df)], axis=-1)
+
+    def _local_correction(self, features: jax.Array, logits: jax.Array) -> jax.Array:
+        """Per-bin logit corrections from each bin's neighbourhood: [..., bins] (zero until trained)."""
+        bins, pad = self.bins, self.local_kernel // 2
+        per_bin = jnp.stack([features[..., :bins], features[..., bins:2 * bins], logits], axis=-1)  # [..., bins, 3]
+        widths = [(0, 0)] * (per_bin.ndim - 2) + [(pad, pad), (0, 0)]
+        padded = jnp.pad(per_bin, widths, mode="edge")
+        around = jnp.concatenate([padded[..., k:k + bins, :] for k in range(self.local_kernel)], axis=-1)
+        hidden = nn.relu(nn.Dense(self.local_channels, name="local_in")(around))
+        return nn.Dense(1, name="local_out", kernel_init=nn.initializers.zeros)(hidden)[..., 0]
 
     def initialize_carry(self, batch_shape: tuple[int, ...] = ()) -> LstmState:
         zeros = jnp.zeros(batch_shape + (self.hidden,), jnp.float32)
@@ -152,7 +176,8 @@ class MaskNet(nn.Module):
 def mask_net(config: DenoiserConfig) -> MaskNet:
     return MaskNet(
         bins=config.bins, hidden=config.hidden, layers=config.layers, gain_bias_init=config.gain_bias_init,
-        df_outputs=config.df_outputs, residual_layers=config.residual_layers,
+        df_outputs=config.df_outputs, residual_layers=config.residual_layers, local_kernel=config.local_kernel,
+        local_channels=config.local_channels,
     )
 
 

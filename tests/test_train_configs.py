@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -96,3 +97,10 @@ def test_the_long_example_denoiser_config_is_the_second_aug_cycle_on_longer_exam
     assert long.segment_seconds * long.batch_size == base.segment_seconds * base.batch_size
     assert (long.model, long.learning_rate, long.music_augment, long.extra_music_splits) == (
         base.model, base.learning_rate, base.music_augment, base.extra_music_splits)
+
+
+def test_the_local_refinement_config_is_the_long_example_cycle_with_a_five_bin_refinement():
+    long, local = denoise.get_config("fine-df-wide-aug-long"), denoise.get_config("fine-df-wide-aug-local")
+    assert local.model.local_kernel == 5 and long.model.local_kernel == 0
+    assert replace(local.model, local_kernel=0) == long.model
+    assert replace(local, model=long.model) == long

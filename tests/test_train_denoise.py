@@ -212,6 +212,47 @@ def test_more_deep_filter_taps_and_a_residual_layer_start_out_computing_the_old_
     assert np.abs(np.asarray(grads["df"]["kernel"])[:, 3 * 2 * 10:]).max() > 0  # the taps on frames t-3, t-4
 
 
+def test_the_local_gain_refinement_starts_out_computing_the_old_net_then_learns_and_streams_like_the_scan():
+    """The per-bin refinement added to a trained net: the same output sample for sample (its output layer starts
+    at zero), its layers get gradient, and once trained it changes the gains of single bins, live as offline."""
+    import jax
+    import jax.numpy as jnp
+
+    from rtmusic.models import DenoiserConfig, init_mask_net, mask_net
+    from rtmusic.step import denoiser_model, make_knobs
+    from train.warmstart import warm_start
+
+    old_config = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10)
+    new_config = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, df_bins=10, local_kernel=5)
+    rng = np.random.default_rng(6)
+    old = _trained_like(old_config, rng)
+    new = warm_start(init_mask_net(new_config, seed=2), old)
+    assert set(new) == set(old) | {"local_in", "local_out"}
+    hops = jnp.asarray(0.2 * rng.standard_normal((40, 64)), jnp.float32)
+    np.testing.assert_allclose(np.asarray(_denoise_hops(new_config, new, hops)),
+                               np.asarray(_denoise_hops(old_config, old, hops)), atol=1e-6)
+    grads = jax.grad(lambda w: jnp.sum(_denoise_hops(new_config, w, hops) ** 2))(jax.tree_util.tree_map(jnp.asarray, new))
+    assert np.abs(np.asarray(grads["local_out"]["kernel"])).max() > 0
+
+    trained = _trained_like(new_config, rng)  # a trained refinement changes the gains, live as offline
+    net, carry = mask_net(new_config), mask_net(new_config).initialize_carry()
+    features = jnp.asarray(rng.standard_normal(2 * new_config.bins), jnp.float32)
+    _, gains = net.apply({"params": trained}, carry, features)
+    zero_local = dict(trained, local_out={"kernel": np.zeros_like(trained["local_out"]["kernel"]),
+                                          "bias": np.zeros_like(trained["local_out"]["bias"])})
+    _, base = net.apply({"params": zero_local}, carry, features)
+    assert np.max(np.abs(np.asarray(gains - base)[: new_config.bins])) > 1e-3
+    model = denoiser_model(new_config, trained)
+    params = {"net": trained, "knobs": make_knobs()}
+    step, live_carry, live = jax.jit(model.step), model.init_carry(), []
+    for h in hops:
+        live_carry, (out, _) = step(params, live_carry, h)
+        live.append(np.asarray(out))
+    np.testing.assert_allclose(np.stack(live), np.asarray(_denoise_hops(new_config, trained, hops)), atol=1e-5)
+    with pytest.raises(Exception, match="local_kernel must be 0"):
+        DenoiserConfig(local_kernel=4)
+
+
 def test_added_taps_and_layers_are_named_in_the_model_card(tmp_path):
     from train.export import _warm_start_line
 
@@ -224,6 +265,18 @@ def test_added_taps_and_layers_are_named_in_the_model_card(tmp_path):
     assert line == ("Then `deep`: warm-started from step 1000 of `aug_3`, adding deep-filter taps (3 -> 5 frames; the "
                     "new ones start at zero) and 1 residual LSTM layer(s) (starting at zero weight); 1000 steps, new "
                     "warm-up and cosine decay from lr 0.0002 to its step 1000.")
+
+
+def test_the_local_refinement_is_named_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line, architecture
+
+    parent, run = tmp_path / "long", tmp_path / "local"
+    for run_dir, model in ((parent, {"hidden": 192, "df_bins": 48}), (run, {"hidden": 192, "df_bins": 48, "local_kernel": 5})):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"model": model, "learning_rate": 1e-4, "steps": 1600}))
+    line = _warm_start_line(run, parent, {"step": 1000}, 1600)
+    assert "adding the local gain refinement (5 bins wide; its output starts at zero)" in line
+    assert "the levels and gains of the 5 bins around it" in architecture({"local_kernel": 5})
 
 
 def test_a_widened_run_says_so_in_the_model_card(tmp_path):

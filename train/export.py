@@ -71,6 +71,8 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     if model.get("residual_layers", 0) > parent_model.get("residual_layers", 0):
         added.append(f"{model['residual_layers'] - parent_model.get('residual_layers', 0)} residual LSTM layer(s) "
                      "(starting at zero weight)")
+    if model.get("local_kernel", 0) and not parent_model.get("local_kernel", 0):
+        added.append(f"the local gain refinement ({model['local_kernel']} bins wide; its output starts at zero)")
     augment = config.get("music_augment", "none")
     if augment != parent_config.get("music_augment", "none"):
         added.append(f"re-timbred training music (`train.augment` recipe `{augment}`: "
@@ -103,6 +105,9 @@ def architecture(cfg: dict) -> str:
                      "inside a bin can be notched")
     if cfg.get("residual_layers", 0):
         notes.append(f"{cfg['residual_layers']} residual LSTM layer(s) on top of the stack (x + W LSTM(x))")
+    if cfg.get("local_kernel", 0):
+        notes.append(f"a local gain refinement: each bin's gain is corrected by a small net shared across frequency "
+                     f"that sees the levels and gains of the {cfg['local_kernel']} bins around it")
     return "; plus " + " and ".join(notes) if notes else ""
 
 
