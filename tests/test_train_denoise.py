@@ -267,7 +267,7 @@ def test_added_taps_and_layers_are_named_in_the_model_card(tmp_path):
                     "warm-up and cosine decay from lr 0.0002 to its step 1000.")
 
 
-def test_the_local_refinement_is_named_in_the_model_card(tmp_path):
+def test_the_local_refinement_and_longer_examples_are_named_in_the_model_card(tmp_path):
     from train.export import _warm_start_line, architecture
 
     parent, run = tmp_path / "long", tmp_path / "local"
@@ -276,6 +276,9 @@ def test_the_local_refinement_is_named_in_the_model_card(tmp_path):
         (run_dir / "config.json").write_text(json.dumps({"model": model, "learning_rate": 1e-4, "steps": 1600}))
     line = _warm_start_line(run, parent, {"step": 1000}, 1600)
     assert "adding the local gain refinement (5 bins wide; its output starts at zero)" in line
+    (run / "config.json").write_text(json.dumps({"model": {"hidden": 192}, "segment_seconds": 4.0, "batch_size": 8}))
+    (parent / "config.json").write_text(json.dumps({"model": {"hidden": 192}, "segment_seconds": 2.0, "batch_size": 16}))
+    assert "adding longer examples (2 s -> 4 s, batch 8)" in _warm_start_line(run, parent, {"step": 1000}, 1600)
     assert "the levels and gains of the 5 bins around it" in architecture({"local_kernel": 5})
 
 
