@@ -75,9 +75,8 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
         added.append(f"the local gain refinement ({model['local_kernel']} bins wide; its output starts at zero)")
     seconds, parent_seconds = config.get("segment_seconds"), parent_config.get("segment_seconds")
     if seconds and parent_seconds and seconds != parent_seconds:
-        added.append(f"longer examples ({parent_seconds:g} s -> {seconds:g} s, batch {config.get('batch_size')})"
-                     if seconds > parent_seconds else
-                     f"shorter examples ({parent_seconds:g} s -> {seconds:g} s, batch {config.get('batch_size')})")
+        added.append(f"{'longer' if seconds > parent_seconds else 'shorter'} examples ({parent_seconds:g} s -> "
+                     f"{seconds:g} s, batch {config.get('batch_size')})")
     augment = config.get("music_augment", "none")
     if augment != parent_config.get("music_augment", "none"):
         added.append(f"re-timbred training music (`train.augment` recipe `{augment}`: "
