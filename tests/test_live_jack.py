@@ -414,7 +414,7 @@ def test_killing_jackd_exits_3_quickly_and_keeps_the_recording(jax_cache, tmp_pa
     try:
         with rtmusic_run(["--model", "bypass", "--duration", "60", "--record", str(record)], env) as cli:
             cli.wait_running()
-            time.sleep(0.5)
+            time.sleep(1.0)  # twice the recording asserted below: "running" can come a few ms before the first block
             killed_at = time.monotonic()
             server.kill()
             code = cli.wait(timeout=15.0)
