@@ -104,3 +104,11 @@ def test_the_local_refinement_config_is_the_long_example_cycle_with_a_five_bin_r
     assert local.model.local_kernel == 5 and long.model.local_kernel == 0
     assert replace(local.model, local_kernel=0) == long.model
     assert replace(local, model=long.model) == long
+
+
+def test_the_augmented_fine_classifier_config_is_v1_conv_fine_with_the_denoisers_retimbring():
+    from train.augment import MUSIC_AUGMENTS
+
+    fine, aug = classify.get_config("v1-conv-fine"), classify.get_config("v1-conv-fine-aug")
+    assert aug.music_augment == "denoise" and MUSIC_AUGMENTS["denoise"].max_semitones == 5.0
+    assert replace(aug, music_augment=fine.music_augment, steps=fine.steps) == fine
