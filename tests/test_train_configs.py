@@ -112,3 +112,10 @@ def test_the_augmented_fine_classifier_config_is_v1_conv_fine_with_the_denoisers
     fine, aug = classify.get_config("v1-conv-fine"), classify.get_config("v1-conv-fine-aug")
     assert aug.music_augment == "denoise" and MUSIC_AUGMENTS["denoise"].max_semitones == 5.0
     assert replace(aug, music_augment=fine.music_augment, steps=fine.steps) == fine
+
+
+def test_the_eight_second_denoiser_config_is_the_long_cycle_on_longer_examples_at_half_the_rate():
+    long, long8 = denoise.get_config("fine-df-wide-aug-long"), denoise.get_config("fine-df-wide-aug-long8")
+    assert long8.segment_seconds * long8.batch_size == long.segment_seconds * long.batch_size
+    assert long8.segment_seconds == 8.0 and long8.learning_rate == long.learning_rate / 2
+    assert replace(long8, segment_seconds=4.0, batch_size=8, learning_rate=long.learning_rate) == long
