@@ -71,6 +71,44 @@ def test_corpus_piece_renders_48k_audio_and_labels_of_its_programs():
     assert set(np.flatnonzero(clip.labels.any(axis=0))) == expected
 
 
+def test_voicing_writes_sf2_nrpn_offsets_and_keeps_the_labels(tmp_path):
+    notes = np.array([[0.0, 1.0, 60, 100.0], [1.0, 2.0, 64, 90.0]])
+    tracks = [render_music.Track(0, 40, notes), render_music.Track(1, 68, notes),
+              render_music.Track(render_music.DRUM_CHANNEL, 0, notes, ring=np.array([0.3, 0.3]))]
+    for seed in range(30):
+        voiced = render_music.draw_voicing(np.random.default_rng(seed), tracks, layer_p=0.5)
+        assert voiced[-1] is tracks[-1] or voiced[-1].channel == render_music.DRUM_CHANNEL  # drums untouched
+        assert not any(t.generators for t in voiced if t.channel == render_music.DRUM_CHANNEL)
+        channels = [t.channel for t in voiced]
+        assert len(set(channels)) == len(channels)  # layers take free channels
+        for track in voiced:  # every layer plays the notes of a track of its own family
+            assert any(render_music.program_label(track.program) == render_music.program_label(t.program)
+                       and np.array_equal(track.notes, t.notes) for t in tracks)
+        assert np.array_equal(render_music.label_activity(voiced, 250), render_music.label_activity(tracks, 250))
+    midi = tmp_path / "v.mid"
+    track = render_music.Track(3, 0, notes, generators=((render_music.GEN_FILTER_FC, -3000.0),
+                                                        (render_music.GEN_SUSTAIN_VOL, 120.0)))
+    render_music.write_midi(midi, [track], 2.5)
+    data = midi.read_bytes()
+    value = 8192 - 1500  # -3000 cents in FluidSynth's 2-cent NRPN steps
+    assert bytes([0xB3, 99, 120, 0, 0xB3, 98, 8, 0, 0xB3, 38, value & 0x7F, 0, 0xB3, 6, value >> 7]) in data
+    assert bytes([0xB3, 98, 37, 0, 0xB3, 38, (8192 + 120) & 0x7F, 0, 0xB3, 6, (8192 + 120) >> 7]) in data
+    with pytest.raises(ValueError, match="generator 50"):
+        render_music.write_midi(midi, [render_music.Track(0, 0, notes, generators=((50, 1.0),))], 2.5)
+
+
+@needs_fluidsynth
+def test_voiced_filter_darkens_the_rendered_sound(tmp_path):
+    notes = np.array([[0.1, 1.5, 67, 100.0]])
+    centroid = {}
+    for name, gens in (("plain", ()), ("dark", ((render_music.GEN_FILTER_FC, -4800.0),))):
+        render_music.write_midi(tmp_path / "n.mid", [render_music.Track(0, 68, notes, generators=gens)], 2.0)
+        audio = render_music.render_midi(tmp_path / "n.mid", reverb_level=0.0, chorus_level=0.0)[4800:72000]
+        power = np.abs(np.fft.rfft(audio)) ** 2
+        centroid[name] = float((power * np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)).sum() / power.sum())
+    assert centroid["dark"] < 0.85 * centroid["plain"], centroid
+
+
 # --------------------------------------------------------------------------- speech
 
 

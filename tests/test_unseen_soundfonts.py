@@ -233,6 +233,18 @@ def test_families_set_features_every_family_in_both_soundfonts(data):
         assert abs(x @ y) / (np.linalg.norm(x) * np.linalg.norm(y)) < 0.9  # the same notes, another sound
 
 
+def test_voiced_training_families_are_fresh_arrangements_of_training_pieces_in_fluidr3():
+    from train import render_families
+
+    seeds = {split: {seed for _, seed, _ in render_families.plan(100, split)} for split in render_families.SPLITS}
+    assert all(not seeds[a] & seeds[b] for a in seeds for b in seeds if a < b)  # no arrangement is shared
+    assert render_families.output_splits("train-voiced") == [(datapaths.TRAIN_FAMILIES_VOICED_SPLIT, "fluidr3")]
+    pieces = render_families.split_pieces("train-voiced")
+    assert pieces.keys() == render_families.split_pieces("train").keys()
+    with pytest.raises(ValueError, match="train-voiced"):
+        render_families.output_splits("test")
+
+
 def test_featured_orchestration_always_includes_the_family():
     from train import render_music
 

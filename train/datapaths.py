@@ -17,6 +17,7 @@ Layout of a data directory::
     val_excerpts_music.*                    the same excerpts cut from val_music: their paired control
     val_families[_unseen_sf]_music.*        label-balanced held-out music, FluidR3 / TimGM6mb (train.render_families)
     train_families_music.*                  label-balanced training music, FluidR3 (render_families --split train)
+    train_families_voiced_music.*           the same kind re-voiced (render_families --split train-voiced)
     val_set.<music split>.npz               validation mixtures with music from another split
 """
 
@@ -51,6 +52,9 @@ FAMILIES_UNSEEN_SPLIT = "val_families_unseen_sf"
 
 TRAIN_FAMILIES_SPLIT = "train_families"
 """Music only: label-balanced short arrangements of *training* pieces in FluidR3, for the classifier's sampler."""
+
+TRAIN_FAMILIES_VOICED_SPLIT = "train_families_voiced"
+"""Music only: more such arrangements, re-voiced (FluidR3's filters, envelopes, LFOs offset; parts doubled)."""
 
 MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT,
                  "families": FAMILIES_SPLIT, "families-unseen-soundfonts": FAMILIES_UNSEEN_SPLIT}

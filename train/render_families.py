@@ -2,6 +2,7 @@
 
     python -m train.render_families [--per-family 8] [--seconds 10] [--out DIR]          # evaluation set
     python -m train.render_families --split train --per-family 100                       # training set
+    python -m train.render_families --split train-voiced --per-family 100                # re-voiced training set
 
 Why this exists: the val split is 38 clips drawn like the training data, so a family can sound in just
 two or three of them (its bowed strings: none), and a per-label AP rests on a handful of windows. This
@@ -17,6 +18,10 @@ The evaluations select them with ``--music-source families`` / ``families-unseen
 ``--split train`` draws from the training pieces instead and renders with FluidR3 only (TimGM6mb stays
 unheard), into ``train_families``: the classifier's training sampler mixes it with the train split, so
 each family is heard in hundreds of arrangements rather than the few dozen of the 400 long train clips.
+``--split train-voiced`` draws fresh arrangements of the training pieces and re-voices each one
+(`render_music.draw_voicing`: FluidR3's filters, envelopes and LFOs offset at random, parts doubled by
+another program of their family), into ``train_families_voiced``: timbres of known families that no
+FluidR3 preset has, so the classifier learns families rather than one soundfont's samples.
 
 All are packed like any music split, with labels from the MIDI note activity. Idempotent: rendered clips
 are kept in ``clips/<split>/music/`` and skipped, so an interrupted run resumes with the same command.
@@ -34,9 +39,10 @@ import numpy as np
 
 from train import datapaths
 from train.datapaths import (FAMILIES_SPLIT, FAMILIES_UNSEEN_SPLIT, SAMPLE_RATE, SAMPLES_PER_FRAME,
-                             TRAIN_FAMILIES_SPLIT)
+                             TRAIN_FAMILIES_SPLIT, TRAIN_FAMILIES_VOICED_SPLIT)
 
-SEED_BASE = {"val": 7_000_000, "train": 8_000_000}
+SPLITS = ("val", "train", "train-voiced")
+SEED_BASE = {"val": 7_000_000, "train": 8_000_000, "train-voiced": 9_000_000}
 """Seeds per source split (build_data's music uses 5_000_000 + ...): no arrangement is shared."""
 MAX_PER_FAMILY = 1000  # seeds of one family stay below the next family's
 DEFAULT_PER_FAMILY = 8
@@ -54,12 +60,14 @@ def families() -> list[str]:
 
 
 def split_pieces(split: str) -> dict[str, list]:
-    """Pieces of the corpus in one split ("train" or "val") by style group (the groups build_data balances)."""
+    """Pieces of the corpus in one split ("train" or "val"; "train-voiced" reads "train") by style group (the
+    groups build_data balances)."""
     from train import build_data, render_music
 
     groups: dict[str, list] = {}
+    source = split.split("-")[0]
     for piece in render_music.list_pieces():
-        if build_data.piece_split(piece.piece_id) == split:
+        if build_data.piece_split(piece.piece_id) == source:
             groups.setdefault(render_music.piece_group(piece), []).append(piece)
     return groups
 
@@ -81,11 +89,26 @@ def output_splits(split: str) -> list[tuple[str, str]]:
         return [(FAMILIES_SPLIT, "fluidr3"), (FAMILIES_UNSEEN_SPLIT, UNSEEN_FONT)]
     if split == "train":
         return [(TRAIN_FAMILIES_SPLIT, "fluidr3")]
-    raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    if split == "train-voiced":
+        return [(TRAIN_FAMILIES_VOICED_SPLIT, "fluidr3")]
+    raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
 
 
-def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse):
-    """(tracks, length s, description, synth settings) of one clip featuring `family`, from an unused piece of `pieces`."""
+def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse, *,
+            voiced: bool = False):
+    """(tracks, length s, description, synth settings) of one clip featuring `family`, from an unused piece of `pieces`
+    (re-voiced by `render_music.draw_voicing` when `voiced`)."""
+    from train import render_music
+
+    tracks, length, meta, settings = _arrange(family, seed, seconds, pieces, used, parse)
+    if voiced:
+        tracks = render_music.draw_voicing(np.random.default_rng([seed, 1]), tracks)
+        meta.update(voicing=[dict(channel=t.channel, program=t.program, generators=[list(g) for g in t.generators])
+                             for t in tracks if t.generators])
+    return tracks, length, meta, settings
+
+
+def _arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse):
     from train import build_data, render_music
 
     rng = np.random.default_rng(seed)
@@ -147,7 +170,8 @@ def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEF
             if family != DRUMS:
                 used.add(json.loads(metas[0].read_text())["source"])
             continue
-        tracks, length, meta, settings = arrange(family, seed, seconds, pieces, used, parse)
+        tracks, length, meta, settings = arrange(family, seed, seconds, pieces, used, parse,
+                                                 voiced=split == "train-voiced")
         n_samples = int(min(length, seconds) * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
         labels = render_music.label_activity(tracks, n_samples // SAMPLES_PER_FRAME)
         for job, (_, font, font_file), meta_file in zip(mine, fonts, metas):
@@ -173,8 +197,9 @@ def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEF
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.render_families", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=("val", "train"), default="val",
-                        help="pieces to draw from: val (the evaluation sets, default) or train (train_families)")
+    parser.add_argument("--split", choices=SPLITS, default="val",
+                        help="pieces to draw from: val (the evaluation sets, default), train (train_families) or "
+                             "train-voiced (train_families_voiced: training pieces re-voiced)")
     parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
                         help="clips per family (11 pitched families + drums; default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="clip length (default: %(default)s)")

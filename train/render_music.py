@@ -120,6 +120,7 @@ class Track:
     chorus: int = 0  # CC93
     expression: np.ndarray | None = None  # float64 [m, 2]: time_s, CC11 value
     ring: np.ndarray | None = None  # drums only, float64 [n]: seconds each hit sounds, for labels
+    generators: tuple[tuple[int, float], ...] = ()  # (SF2 generator, offset in its native unit), see draw_voicing
 
 
 @dataclasses.dataclass
@@ -611,6 +612,70 @@ def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
+# SoundFont 2.01 generators a MIDI channel offsets by NRPN (spec section 9.6), with FluidSynth's size of one
+# NRPN step in the generator's unit (fluid_gen.c): cents, timecents or centibels.
+GEN_VIB_LFO_TO_PITCH, GEN_FILTER_FC, GEN_FILTER_Q, GEN_MOD_LFO_TO_VOLUME = 6, 8, 9, 13
+GEN_ATTACK_VOL, GEN_DECAY_VOL, GEN_SUSTAIN_VOL, GEN_RELEASE_VOL, GEN_FINE_TUNE = 34, 36, 37, 38, 52
+NRPN_STEP = {GEN_VIB_LFO_TO_PITCH: 2, GEN_FILTER_FC: 2, GEN_FILTER_Q: 1, GEN_MOD_LFO_TO_VOLUME: 1,
+             GEN_ATTACK_VOL: 2, GEN_DECAY_VOL: 2, GEN_SUSTAIN_VOL: 1, GEN_RELEASE_VOL: 2, GEN_FINE_TUNE: 1}
+
+
+def _nrpn_generator(channel: int, gen: int, offset: float) -> list[bytes]:
+    """The four controller messages that offset generator `gen` on `channel` (LSB before MSB: FluidSynth applies
+    the value when the data-entry MSB arrives)."""
+    if gen not in NRPN_STEP:
+        raise ValueError(f"generator {gen} has no NRPN step here; one of {sorted(NRPN_STEP)}")
+    data = int(np.clip(round(offset / NRPN_STEP[gen]), -8192, 8191)) + 8192
+    status = 0xB0 | channel
+    return [bytes([status, 99, 120]), bytes([status, 98, gen]), bytes([status, 38, data & 0x7F]),
+            bytes([status, 6, data >> 7])]
+
+
+def _draw_generators(rng: np.random.Generator) -> tuple[tuple[int, float], ...]:
+    """Random offsets of one channel's synthesis: filter, envelope, vibrato, tremolo (each drawn or not)."""
+    gens = []
+    if rng.random() < 0.5:  # darker (FluidR3 leaves most filters open), sometimes resonant
+        gens.append((GEN_FILTER_FC, float(rng.uniform(-4800, 0))))
+        if rng.random() < 0.5:
+            gens.append((GEN_FILTER_Q, float(rng.uniform(0, 150))))
+    if rng.random() < 0.4:  # slower or snappier attack (timecents: +1200 doubles it)
+        gens.append((GEN_ATTACK_VOL, float(rng.uniform(-1200, 6000))))
+    if rng.random() < 0.3:  # decays further (a more percussive note) or sooner/later
+        gens.append((GEN_SUSTAIN_VOL, float(rng.uniform(30, 300))))
+        gens.append((GEN_DECAY_VOL, float(rng.uniform(-2400, 2400))))
+    if rng.random() < 0.4:  # shorter release (longer ones would outlast the labels' 100 ms)
+        gens.append((GEN_RELEASE_VOL, float(rng.uniform(-2400, 600))))
+    if rng.random() < 0.25:
+        gens.append((GEN_VIB_LFO_TO_PITCH, float(rng.uniform(5, 40))))
+    if rng.random() < 0.15:
+        gens.append((GEN_MOD_LFO_TO_VOLUME, float(rng.uniform(10, 60))))
+    return tuple((g, round(v, 1)) for g, v in gens)
+
+
+def draw_voicing(rng: np.random.Generator, tracks: list[Track], *, layer_p: float = 0.3) -> list[Track]:
+    """Re-voice an arrangement: each pitched track's synthesis offset at random, and now and then doubled on a
+    free channel by another program of its label family, slightly detuned.
+
+    Why: every training note comes from one soundfont, whose samples the classifier learns rather than the
+    family. The soundfont's own synthesis (filter, envelopes, LFOs) and blends of a family's programs make
+    timbres no FluidR3 preset has, still of a known family; the notes and so the labels are unchanged.
+    """
+    out, free = [], [c for c in range(16) if c != DRUM_CHANNEL and c not in {t.channel for t in tracks}]
+    for track in tracks:
+        if track.channel == DRUM_CHANNEL or program_label(track.program) is None:
+            out.append(track)
+            continue
+        out.append(dataclasses.replace(track, generators=_draw_generators(rng) if rng.random() < 0.8 else ()))
+        if free and rng.random() < layer_p:
+            family = LABEL_NAMES[program_label(track.program)]
+            program = _draw_program(rng, family)
+            detune = float(rng.uniform(5, 20) * rng.choice([-1, 1]))
+            out.append(dataclasses.replace(track, channel=free.pop(0), program=program,
+                                           volume=int(np.clip(track.volume * rng.uniform(0.5, 1.0), 1, 127)),
+                                           generators=_draw_generators(rng) + ((GEN_FINE_TUNE, round(detune, 1)),)))
+    return out
+
+
 TICKS_PER_SECOND = 960  # 480 ticks per quarter at the default 120 bpm
 
 
@@ -629,6 +694,8 @@ def write_midi(path: Path, tracks: list[Track], end_seconds: float) -> None:
               (0, 1, bytes([0xB0 | ch, 7, track.volume])),
               (0, 1, bytes([0xB0 | ch, 91, track.reverb])),
               (0, 1, bytes([0xB0 | ch, 93, track.chorus]))]
+        for gen, offset in track.generators:
+            ev += [(0, 1, data) for data in _nrpn_generator(ch, gen, offset)]
         if track.expression is not None:
             last = -1
             for t, v in track.expression:

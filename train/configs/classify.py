@@ -48,7 +48,8 @@ class ClassifyTrainConfig:
 
 
 CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v1-conv-band", "v1-conv-fine",
-                "v1-conv-fine-wide", "v1-conv-fine-aug")
+                "v1-conv-fine-wide", "v1-conv-fine-aug", "v1-conv-fine-voiced",
+                "v1-conv-fine-voiced-half")
 
 
 def config_name(stored: dict) -> str | None:
@@ -113,4 +114,14 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # lose half their AP there): this asked whether the training timbres were too narrow. Two cycles (session
         # 13) raised unseen-soundfont mAP from 0.563 to 0.591 and its families from 0.514 to 0.530: shipped.
         return replace(get_config("v1-conv-fine"), music_augment="denoise", steps=1000)
+    if name == "v1-conv-fine-voiced":  # v1-conv-fine-aug (--init-from its run) with a third of the music crops from
+        # train_families_voiced (`python -m train.render_families --split train-voiced`): FluidR3's own filters,
+        # envelopes and LFOs offset at random and parts doubled by another program of their family. Re-timbring the
+        # rendered audio moved the unseen-soundfont mAP for the first time; this varies the synthesis itself.
+        return replace(get_config("v1-conv-fine-aug"), extra_music_splits=("train_families", "train_families_voiced"),
+                       extra_music_share=0.6, steps=1500)
+    if name == "v1-conv-fine-voiced-half":  # v1-conv-fine-voiced with half the music crops re-voiced and none from the
+        # plain train_families (the same label balance, more of the new timbres): its companion arm in session 14
+        return replace(get_config("v1-conv-fine-voiced"), extra_music_splits=("train_families_voiced",),
+                       extra_music_share=0.5)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
