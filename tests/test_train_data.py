@@ -85,6 +85,15 @@ def test_voicing_writes_sf2_nrpn_offsets_and_keeps_the_labels(tmp_path):
             assert any(render_music.program_label(track.program) == render_music.program_label(t.program)
                        and np.array_equal(track.notes, t.notes) for t in tracks)
         assert np.array_equal(render_music.label_activity(voiced, 250), render_music.label_activity(tracks, 250))
+    for seed in range(30):  # stretched: other key zones, tuned back to the same pitches
+        voiced = render_music.draw_voicing(np.random.default_rng(seed), tracks, layer_p=0.5, voice_p=1.0, stretch=7)
+        for track in voiced:
+            if track.channel == render_music.DRUM_CHANNEL:
+                continue
+            tune = dict(track.generators)[render_music.GEN_COARSE_TUNE]
+            assert abs(tune) <= 7 and np.array_equal(track.notes[:, 2] + tune, notes[:, 2])
+            assert np.array_equal(track.notes[:, [0, 1, 3]], notes[:, [0, 1, 3]])
+        assert np.array_equal(render_music.label_activity(voiced, 250), render_music.label_activity(tracks, 250))
     midi = tmp_path / "v.mid"
     track = render_music.Track(3, 0, notes, generators=((render_music.GEN_FILTER_FC, -3000.0),
                                                         (render_music.GEN_SUSTAIN_VOL, 120.0)))
@@ -107,6 +116,25 @@ def test_voiced_filter_darkens_the_rendered_sound(tmp_path):
         power = np.abs(np.fft.rfft(audio)) ** 2
         centroid[name] = float((power * np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)).sum() / power.sum())
     assert centroid["dark"] < 0.85 * centroid["plain"], centroid
+
+
+@needs_fluidsynth
+def test_stretched_voicing_keeps_the_pitch_and_changes_the_sound(tmp_path):
+    def spectrum(track):
+        render_music.write_midi(tmp_path / "n.mid", [track], 2.0)
+        audio = render_music.render_midi(tmp_path / "n.mid", reverb_level=0.0, chorus_level=0.0)[9600:57600]
+        return np.abs(np.fft.rfft(audio * np.hanning(len(audio)))) ** 2
+
+    notes = np.array([[0.1, 1.5, 60, 100.0]])
+    plain = spectrum(render_music.Track(0, 0, notes))  # piano middle C
+    shifted = notes.copy()
+    shifted[:, 2] += 6
+    stretched = spectrum(render_music.Track(0, 0, shifted, generators=((render_music.GEN_COARSE_TUNE, -6.0),)))
+    hz = np.fft.rfftfreq(48000, 1 / SAMPLE_RATE)  # 1 Hz bins
+    fundamental = lambda power: hz[150 + np.argmax(power[150:400])]  # noqa: E731 (C4 = 261.6 Hz)
+    assert abs(fundamental(plain) - 261.6) < 3 and abs(fundamental(stretched) - 261.6) < 3
+    centroid = lambda power: (power * hz).sum() / power.sum()  # noqa: E731
+    assert centroid(stretched) > 1.3 * centroid(plain)  # a brighter sample, tuned down
 
 
 # --------------------------------------------------------------------------- speech

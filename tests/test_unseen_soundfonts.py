@@ -239,6 +239,8 @@ def test_voiced_training_families_are_fresh_arrangements_of_training_pieces_in_f
     seeds = {split: {seed for _, seed, _ in render_families.plan(100, split)} for split in render_families.SPLITS}
     assert all(not seeds[a] & seeds[b] for a in seeds for b in seeds if a < b)  # no arrangement is shared
     assert render_families.output_splits("train-voiced") == [(datapaths.TRAIN_FAMILIES_VOICED_SPLIT, "fluidr3")]
+    assert render_families.output_splits("train-voiced-2") == [(datapaths.TRAIN_FAMILIES_VOICED_2_SPLIT, "fluidr3")]
+    assert set(render_families.VOICING) == {s for s in render_families.SPLITS if "voiced" in s}
     pieces = render_families.split_pieces("train-voiced")
     assert pieces.keys() == render_families.split_pieces("train").keys()
     with pytest.raises(ValueError, match="train-voiced"):

@@ -17,7 +17,7 @@ Layout of a data directory::
     val_excerpts_music.*                    the same excerpts cut from val_music: their paired control
     val_families[_unseen_sf]_music.*        label-balanced held-out music, FluidR3 / TimGM6mb (train.render_families)
     train_families_music.*                  label-balanced training music, FluidR3 (render_families --split train)
-    train_families_voiced_music.*           the same kind re-voiced (render_families --split train-voiced)
+    train_families_voiced[_2]_music.*       the same kind re-voiced (render_families --split train-voiced[-2])
     val_set.<music split>.npz               validation mixtures with music from another split
 """
 
@@ -55,6 +55,9 @@ TRAIN_FAMILIES_SPLIT = "train_families"
 
 TRAIN_FAMILIES_VOICED_SPLIT = "train_families_voiced"
 """Music only: more such arrangements, re-voiced (FluidR3's filters, envelopes, LFOs offset; parts doubled)."""
+
+TRAIN_FAMILIES_VOICED_2_SPLIT = "train_families_voiced_2"
+"""Music only: more, re-voiced more strongly (every part; half doubled; played from key zones up to 7 semitones off)."""
 
 MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT,
                  "families": FAMILIES_SPLIT, "families-unseen-soundfonts": FAMILIES_UNSEEN_SPLIT}

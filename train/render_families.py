@@ -3,6 +3,7 @@
     python -m train.render_families [--per-family 8] [--seconds 10] [--out DIR]          # evaluation set
     python -m train.render_families --split train --per-family 100                       # training set
     python -m train.render_families --split train-voiced --per-family 100                # re-voiced training set
+    python -m train.render_families --split train-voiced-2 --per-family 100              # more strongly re-voiced
 
 Why this exists: the val split is 38 clips drawn like the training data, so a family can sound in just
 two or three of them (its bowed strings: none), and a per-label AP rests on a handful of windows. This
@@ -22,6 +23,8 @@ each family is heard in hundreds of arrangements rather than the few dozen of th
 (`render_music.draw_voicing`: FluidR3's filters, envelopes and LFOs offset at random, parts doubled by
 another program of their family), into ``train_families_voiced``: timbres of known families that no
 FluidR3 preset has, so the classifier learns families rather than one soundfont's samples.
+``--split train-voiced-2`` (``train_families_voiced_2``) re-voices every part, doubles half of them and
+plays each from key zones up to 7 semitones away, tuned back (a small soundfont's stretched samples).
 
 All are packed like any music split, with labels from the MIDI note activity. Idempotent: rendered clips
 are kept in ``clips/<split>/music/`` and skipped, so an interrupted run resumes with the same command.
@@ -39,10 +42,13 @@ import numpy as np
 
 from train import datapaths
 from train.datapaths import (FAMILIES_SPLIT, FAMILIES_UNSEEN_SPLIT, SAMPLE_RATE, SAMPLES_PER_FRAME,
-                             TRAIN_FAMILIES_SPLIT, TRAIN_FAMILIES_VOICED_SPLIT)
+                             TRAIN_FAMILIES_SPLIT, TRAIN_FAMILIES_VOICED_2_SPLIT,
+                             TRAIN_FAMILIES_VOICED_SPLIT)
 
-SPLITS = ("val", "train", "train-voiced")
-SEED_BASE = {"val": 7_000_000, "train": 8_000_000, "train-voiced": 9_000_000}
+SPLITS = ("val", "train", "train-voiced", "train-voiced-2")
+SEED_BASE = {"val": 7_000_000, "train": 8_000_000, "train-voiced": 9_000_000, "train-voiced-2": 10_000_000}
+VOICING = {"train-voiced": {}, "train-voiced-2": dict(layer_p=0.5, voice_p=1.0, stretch=7)}
+"""`render_music.draw_voicing` settings of the re-voiced splits."""
 """Seeds per source split (build_data's music uses 5_000_000 + ...): no arrangement is shared."""
 MAX_PER_FAMILY = 1000  # seeds of one family stay below the next family's
 DEFAULT_PER_FAMILY = 8
@@ -91,18 +97,20 @@ def output_splits(split: str) -> list[tuple[str, str]]:
         return [(TRAIN_FAMILIES_SPLIT, "fluidr3")]
     if split == "train-voiced":
         return [(TRAIN_FAMILIES_VOICED_SPLIT, "fluidr3")]
+    if split == "train-voiced-2":
+        return [(TRAIN_FAMILIES_VOICED_2_SPLIT, "fluidr3")]
     raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
 
 
 def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse, *,
-            voiced: bool = False):
+            voicing: dict | None = None):
     """(tracks, length s, description, synth settings) of one clip featuring `family`, from an unused piece of `pieces`
-    (re-voiced by `render_music.draw_voicing` when `voiced`)."""
+    (re-voiced by `render_music.draw_voicing(**voicing)` when `voicing` is given)."""
     from train import render_music
 
     tracks, length, meta, settings = _arrange(family, seed, seconds, pieces, used, parse)
-    if voiced:
-        tracks = render_music.draw_voicing(np.random.default_rng([seed, 1]), tracks)
+    if voicing is not None:
+        tracks = render_music.draw_voicing(np.random.default_rng([seed, 1]), tracks, **voicing)
         meta.update(voicing=[dict(channel=t.channel, program=t.program, generators=[list(g) for g in t.generators])
                              for t in tracks if t.generators])
     return tracks, length, meta, settings
@@ -171,7 +179,7 @@ def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEF
                 used.add(json.loads(metas[0].read_text())["source"])
             continue
         tracks, length, meta, settings = arrange(family, seed, seconds, pieces, used, parse,
-                                                 voiced=split == "train-voiced")
+                                                 voicing=VOICING.get(split))
         n_samples = int(min(length, seconds) * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
         labels = render_music.label_activity(tracks, n_samples // SAMPLES_PER_FRAME)
         for job, (_, font, font_file), meta_file in zip(mine, fonts, metas):
@@ -199,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=SPLITS, default="val",
                         help="pieces to draw from: val (the evaluation sets, default), train (train_families) or "
-                             "train-voiced (train_families_voiced: training pieces re-voiced)")
+                             "train-voiced / train-voiced-2 (train_families_voiced[_2]: training pieces re-voiced)")
     parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
                         help="clips per family (11 pitched families + drums; default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="clip length (default: %(default)s)")

@@ -615,9 +615,11 @@ def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:
 # SoundFont 2.01 generators a MIDI channel offsets by NRPN (spec section 9.6), with FluidSynth's size of one
 # NRPN step in the generator's unit (fluid_gen.c): cents, timecents or centibels.
 GEN_VIB_LFO_TO_PITCH, GEN_FILTER_FC, GEN_FILTER_Q, GEN_MOD_LFO_TO_VOLUME = 6, 8, 9, 13
-GEN_ATTACK_VOL, GEN_DECAY_VOL, GEN_SUSTAIN_VOL, GEN_RELEASE_VOL, GEN_FINE_TUNE = 34, 36, 37, 38, 52
+GEN_ATTACK_VOL, GEN_DECAY_VOL, GEN_SUSTAIN_VOL, GEN_RELEASE_VOL = 34, 36, 37, 38
+GEN_COARSE_TUNE, GEN_FINE_TUNE = 51, 52
 NRPN_STEP = {GEN_VIB_LFO_TO_PITCH: 2, GEN_FILTER_FC: 2, GEN_FILTER_Q: 1, GEN_MOD_LFO_TO_VOLUME: 1,
-             GEN_ATTACK_VOL: 2, GEN_DECAY_VOL: 2, GEN_SUSTAIN_VOL: 1, GEN_RELEASE_VOL: 2, GEN_FINE_TUNE: 1}
+             GEN_ATTACK_VOL: 2, GEN_DECAY_VOL: 2, GEN_SUSTAIN_VOL: 1, GEN_RELEASE_VOL: 2, GEN_COARSE_TUNE: 1,
+             GEN_FINE_TUNE: 1}
 
 
 def _nrpn_generator(channel: int, gen: int, offset: float) -> list[bytes]:
@@ -652,27 +654,41 @@ def _draw_generators(rng: np.random.Generator) -> tuple[tuple[int, float], ...]:
     return tuple((g, round(v, 1)) for g, v in gens)
 
 
-def draw_voicing(rng: np.random.Generator, tracks: list[Track], *, layer_p: float = 0.3) -> list[Track]:
-    """Re-voice an arrangement: each pitched track's synthesis offset at random, and now and then doubled on a
-    free channel by another program of its label family, slightly detuned.
+def _stretched(rng: np.random.Generator, track: Track, stretch: int) -> Track:
+    """`track` keyed up to `stretch` semitones away and tuned back by as many: the same pitches from another
+    key zone's sample, stretched as a small soundfont stretches one sample across many keys."""
+    low, high = track.notes[:, 2].min(), track.notes[:, 2].max()
+    shift = int(rng.integers(max(-stretch, -low), min(stretch, 127 - high) + 1))
+    notes = track.notes.copy()
+    notes[:, 2] += shift
+    return dataclasses.replace(track, notes=notes, generators=track.generators + ((GEN_COARSE_TUNE, float(-shift)),))
+
+
+def draw_voicing(rng: np.random.Generator, tracks: list[Track], *, layer_p: float = 0.3, voice_p: float = 0.8,
+                 stretch: int = 0) -> list[Track]:
+    """Re-voice an arrangement: each pitched track's synthesis offset at random (with probability `voice_p`),
+    and now and then (`layer_p`) doubled on a free channel by another program of its label family, slightly
+    detuned; with `stretch`, every pitched track plays from key zones up to that many semitones away.
 
     Why: every training note comes from one soundfont, whose samples the classifier learns rather than the
-    family. The soundfont's own synthesis (filter, envelopes, LFOs) and blends of a family's programs make
-    timbres no FluidR3 preset has, still of a known family; the notes and so the labels are unchanged.
+    family. The soundfont's own synthesis (filter, envelopes, LFOs), stretched samples and blends of a
+    family's programs make timbres no FluidR3 preset has, still of a known family; the sounding pitches and
+    note times, and so the labels, are unchanged.
     """
     out, free = [], [c for c in range(16) if c != DRUM_CHANNEL and c not in {t.channel for t in tracks}]
     for track in tracks:
         if track.channel == DRUM_CHANNEL or program_label(track.program) is None:
             out.append(track)
             continue
-        out.append(dataclasses.replace(track, generators=_draw_generators(rng) if rng.random() < 0.8 else ()))
+        voiced = [dataclasses.replace(track, generators=_draw_generators(rng) if rng.random() < voice_p else ())]
         if free and rng.random() < layer_p:
             family = LABEL_NAMES[program_label(track.program)]
             program = _draw_program(rng, family)
             detune = float(rng.uniform(5, 20) * rng.choice([-1, 1]))
-            out.append(dataclasses.replace(track, channel=free.pop(0), program=program,
-                                           volume=int(np.clip(track.volume * rng.uniform(0.5, 1.0), 1, 127)),
-                                           generators=_draw_generators(rng) + ((GEN_FINE_TUNE, round(detune, 1)),)))
+            voiced.append(dataclasses.replace(track, channel=free.pop(0), program=program,
+                                              volume=int(np.clip(track.volume * rng.uniform(0.5, 1.0), 1, 127)),
+                                              generators=_draw_generators(rng) + ((GEN_FINE_TUNE, round(detune, 1)),)))
+        out += [_stretched(rng, t, stretch) for t in voiced] if stretch and len(track.notes) else voiced
     return out
 
 

@@ -49,7 +49,7 @@ class ClassifyTrainConfig:
 
 CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v1-conv-band", "v1-conv-fine",
                 "v1-conv-fine-wide", "v1-conv-fine-aug", "v1-conv-fine-voiced",
-                "v1-conv-fine-voiced-half")
+                "v1-conv-fine-voiced-half", "v1-conv-fine-voiced-2")
 
 
 def config_name(stored: dict) -> str | None:
@@ -124,4 +124,9 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # plain train_families (the same label balance, more of the new timbres): its companion arm in session 14
         return replace(get_config("v1-conv-fine-voiced"), extra_music_splits=("train_families_voiced",),
                        extra_music_share=0.5)
+    if name == "v1-conv-fine-voiced-2":  # v1-conv-fine-voiced-half with the more strongly re-voiced
+        # train_families_voiced_2 (`--split train-voiced-2`: every part re-voiced, half doubled, played from key zones
+        # up to 7 semitones off and tuned back) beside train_families_voiced, a quarter of the music crops each
+        return replace(get_config("v1-conv-fine-voiced"),
+                       extra_music_splits=("train_families_voiced", "train_families_voiced_2"), extra_music_share=0.5)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")

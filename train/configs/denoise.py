@@ -113,4 +113,10 @@ def get_config(name: str = "default") -> TrainConfig:
         # from 5.27 to 5.37, the first cycle since session 8 to gain more than 0.1. Session 13: 5.39, and no better
         # on the unseen soundfont (not shipped)
         return replace(get_config("fine-df-wide-aug-long"), segment_seconds=8.0, batch_size=4, learning_rate=5e-5)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
+    if name == "fine-df-wide-aug-voiced":  # fine-df-wide-aug-long (--init-from its latest.rtm) with a fifth of the music
+        # crops from train_families_voiced (`python -m train.render_families --split train-voiced`: FluidR3's filters,
+        # envelopes and LFOs offset at random, parts doubled by another program of their family) beside the fifth
+        # from train_families: music must be kept whatever it sounds like, and every note here is one soundfont's
+        return replace(get_config("fine-df-wide-aug-long"), extra_music_splits=("train_families", "train_families_voiced"),
+                       extra_music_share=0.4, learning_rate=5e-5, steps=1400)
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
