@@ -23,6 +23,7 @@ from rtmusic.models import ClassifierConfig
 from train.classify import DEFAULT_RUN_DIR, VAL_SEED, evaluate, make_forward
 from train.configs.classify import config_name, get_config
 from train.export import training_summary
+from train.render_families import render_command
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
 
@@ -61,6 +62,7 @@ def model_card(header: dict, figures: dict, summary: dict, train_config: dict, s
     command = f"python -m train.classify --config {name}" if name else "python -m train.classify (config in the run's config.json)"
     if name and get_config(name).steps != train_config["steps"]:
         command += f" --steps {train_config['steps']}"
+    renders = "".join(f", `{render_command(split)}`" for split in train_config.get("extra_music_splits") or ())
     return f"""# rtmusic default classifier
 
 Causal multi-label tagger at {cfg['samplerate']} Hz, {frontend}, hop {cfg['hop']} (one decision per
@@ -70,7 +72,7 @@ Causal multi-label tagger at {cfg['samplerate']} Hz, {frontend}, hop {cfg['hop']
 File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).
 
 ## Training
-- Data: `python -m train.build_data` and `python -m train.render_families [--split train --per-family 100]`
+- Data: `python -m train.build_data`{renders}
   (see `train/DATA.md`), scenes mixed by `train.classify_data`: music (solos, ensembles, bands, drums;
   {'share ' + str(train_config.get('extra_music_share')) + ' of crops from ' + ', '.join(train_config['extra_music_splits']) + '; ' if train_config.get('extra_music_splits') else ''}{augment}), speech, noise, silence and
   near-silence, quiet scenes and mixtures, with sources entering and leaving; per-hop targets from the MIDI

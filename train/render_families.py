@@ -102,6 +102,14 @@ def output_splits(split: str) -> list[tuple[str, str]]:
     raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
 
 
+def render_command(packed_split: str, per_family: int = 100) -> str:
+    """The command that renders a packed split of this module (for model cards and error messages)."""
+    for split in SPLITS:
+        if packed_split in [out for out, _ in output_splits(split)]:
+            return f"python -m train.render_families --split {split} --per-family {per_family}"
+    raise ValueError(f"{packed_split!r} is not rendered by train.render_families")
+
+
 def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse, *,
             voicing: dict | None = None):
     """(tracks, length s, description, synth settings) of one clip featuring `family`, from an unused piece of `pieces`
