@@ -81,7 +81,9 @@ figures on one source never overwrite another's."""
 
 SPLIT_MADE_BY = {UNSEEN_SF_SPLIT: "train.render_unseen", VAL_EXCERPTS_SPLIT: "train.render_unseen",
                  FAMILIES_SPLIT: "train.render_families", FAMILIES_UNSEEN_SPLIT: "train.render_families",
-                 TRAIN_FAMILIES_SPLIT: "train.render_families --split train"}
+                 TRAIN_FAMILIES_SPLIT: "train.render_families --split train --per-family 100",
+                 TRAIN_FAMILIES_VOICED_SPLIT: "train.render_families --split train-voiced --per-family 100",
+                 TRAIN_FAMILIES_VOICED_2_SPLIT: "train.render_families --split train-voiced-2 --per-family 100"}
 """The module that renders each extra music split (train and val come from train.build_data)."""
 
 

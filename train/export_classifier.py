@@ -22,8 +22,8 @@ from rtmusic.labels import WINDOW_STATISTIC
 from rtmusic.models import ClassifierConfig
 from train.classify import DEFAULT_RUN_DIR, VAL_SEED, evaluate, make_forward
 from train.configs.classify import config_name, get_config
+from train.datapaths import SPLIT_MADE_BY
 from train.export import training_summary
-from train.render_families import render_command
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
 
@@ -62,7 +62,7 @@ def model_card(header: dict, figures: dict, summary: dict, train_config: dict, s
     command = f"python -m train.classify --config {name}" if name else "python -m train.classify (config in the run's config.json)"
     if name and get_config(name).steps != train_config["steps"]:
         command += f" --steps {train_config['steps']}"
-    renders = "".join(f", `{render_command(split)}`" for split in train_config.get("extra_music_splits") or ())
+    renders = "".join(f", `python -m {SPLIT_MADE_BY[split]}`" for split in train_config.get("extra_music_splits") or ())
     return f"""# rtmusic default classifier
 
 Causal multi-label tagger at {cfg['samplerate']} Hz, {frontend}, hop {cfg['hop']} (one decision per

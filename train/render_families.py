@@ -47,9 +47,12 @@ from train.datapaths import (FAMILIES_SPLIT, FAMILIES_UNSEEN_SPLIT, SAMPLE_RATE,
 
 SPLITS = ("val", "train", "train-voiced", "train-voiced-2")
 SEED_BASE = {"val": 7_000_000, "train": 8_000_000, "train-voiced": 9_000_000, "train-voiced-2": 10_000_000}
+"""Seeds per source split (build_data's music uses 5_000_000 + ...): no arrangement is shared."""
+TRAINING_OUTPUT = {"train": TRAIN_FAMILIES_SPLIT, "train-voiced": TRAIN_FAMILIES_VOICED_SPLIT,
+                   "train-voiced-2": TRAIN_FAMILIES_VOICED_2_SPLIT}
+"""The packed split each training source split renders into (FluidR3 only: unseen soundfonts stay unheard)."""
 VOICING = {"train-voiced": {}, "train-voiced-2": dict(layer_p=0.5, voice_p=1.0, stretch=7)}
 """`render_music.draw_voicing` settings of the re-voiced splits."""
-"""Seeds per source split (build_data's music uses 5_000_000 + ...): no arrangement is shared."""
 MAX_PER_FAMILY = 1000  # seeds of one family stay below the next family's
 DEFAULT_PER_FAMILY = 8
 DEFAULT_SECONDS = 10.0
@@ -93,21 +96,9 @@ def output_splits(split: str) -> list[tuple[str, str]]:
     """(packed split, soundfont name) rendered from a source split: unseen soundfonts never for training."""
     if split == "val":
         return [(FAMILIES_SPLIT, "fluidr3"), (FAMILIES_UNSEEN_SPLIT, UNSEEN_FONT)]
-    if split == "train":
-        return [(TRAIN_FAMILIES_SPLIT, "fluidr3")]
-    if split == "train-voiced":
-        return [(TRAIN_FAMILIES_VOICED_SPLIT, "fluidr3")]
-    if split == "train-voiced-2":
-        return [(TRAIN_FAMILIES_VOICED_2_SPLIT, "fluidr3")]
+    if split in TRAINING_OUTPUT:
+        return [(TRAINING_OUTPUT[split], "fluidr3")]
     raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-
-
-def render_command(packed_split: str, per_family: int = 100) -> str:
-    """The command that renders a packed split of this module (for model cards and error messages)."""
-    for split in SPLITS:
-        if packed_split in [out for out, _ in output_splits(split)]:
-            return f"python -m train.render_families --split {split} --per-family {per_family}"
-    raise ValueError(f"{packed_split!r} is not rendered by train.render_families")
 
 
 def arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], used: set[str], parse, *,
