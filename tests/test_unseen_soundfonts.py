@@ -240,6 +240,8 @@ def test_voiced_training_families_are_fresh_arrangements_of_training_pieces_in_f
     assert all(not seeds[a] & seeds[b] for a in seeds for b in seeds if a < b)  # no arrangement is shared
     assert render_families.output_splits("train-voiced") == [(datapaths.TRAIN_FAMILIES_VOICED_SPLIT, "fluidr3")]
     assert render_families.output_splits("train-voiced-2") == [(datapaths.TRAIN_FAMILIES_VOICED_2_SPLIT, "fluidr3")]
+    assert render_families.output_splits("train-voiced-3") == [(datapaths.TRAIN_FAMILIES_VOICED_3_SPLIT, "fluidr3")]
+    assert render_families.VOICING["train-voiced-3"]["stretch"] == 12  # an octave: one sample per octave
     assert set(render_families.VOICING) == {s for s in render_families.SPLITS if "voiced" in s}
     for split in render_families.SPLITS[1:]:  # a missing training split names the command that renders it
         assert datapaths.SPLIT_MADE_BY[render_families.output_splits(split)[0][0]].startswith(

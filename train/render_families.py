@@ -4,6 +4,7 @@
     python -m train.render_families --split train --per-family 100                       # training set
     python -m train.render_families --split train-voiced --per-family 100                # re-voiced training set
     python -m train.render_families --split train-voiced-2 --per-family 100              # more strongly re-voiced
+    python -m train.render_families --split train-voiced-3 --per-family 100              # and stretched an octave
 
 Why this exists: the val split is 38 clips drawn like the training data, so a family can sound in just
 two or three of them (its bowed strings: none), and a per-label AP rests on a handful of windows. This
@@ -25,6 +26,8 @@ another program of their family), into ``train_families_voiced``: timbres of kno
 FluidR3 preset has, so the classifier learns families rather than one soundfont's samples.
 ``--split train-voiced-2`` (``train_families_voiced_2``) re-voices every part, doubles half of them and
 plays each from key zones up to 7 semitones away, tuned back (a small soundfont's stretched samples).
+``--split train-voiced-3`` (``train_families_voiced_3``): fresh arrangements voiced as ``-2`` but from key
+zones up to an octave away, as a soundfont with one sample per octave plays most notes.
 
 All are packed like any music split, with labels from the MIDI note activity. Idempotent: rendered clips
 are kept in ``clips/<split>/music/`` and skipped, so an interrupted run resumes with the same command.
@@ -43,15 +46,17 @@ import numpy as np
 from train import datapaths
 from train.datapaths import (FAMILIES_SPLIT, FAMILIES_UNSEEN_SPLIT, SAMPLE_RATE, SAMPLES_PER_FRAME,
                              TRAIN_FAMILIES_SPLIT, TRAIN_FAMILIES_VOICED_2_SPLIT,
-                             TRAIN_FAMILIES_VOICED_SPLIT)
+                             TRAIN_FAMILIES_VOICED_3_SPLIT, TRAIN_FAMILIES_VOICED_SPLIT)
 
-SPLITS = ("val", "train", "train-voiced", "train-voiced-2")
-SEED_BASE = {"val": 7_000_000, "train": 8_000_000, "train-voiced": 9_000_000, "train-voiced-2": 10_000_000}
+SPLITS = ("val", "train", "train-voiced", "train-voiced-2", "train-voiced-3")
+SEED_BASE = {"val": 7_000_000, "train": 8_000_000, "train-voiced": 9_000_000, "train-voiced-2": 10_000_000,
+             "train-voiced-3": 11_000_000}
 """Seeds per source split (build_data's music uses 5_000_000 + ...): no arrangement is shared."""
 TRAINING_OUTPUT = {"train": TRAIN_FAMILIES_SPLIT, "train-voiced": TRAIN_FAMILIES_VOICED_SPLIT,
-                   "train-voiced-2": TRAIN_FAMILIES_VOICED_2_SPLIT}
+                   "train-voiced-2": TRAIN_FAMILIES_VOICED_2_SPLIT, "train-voiced-3": TRAIN_FAMILIES_VOICED_3_SPLIT}
 """The packed split each training source split renders into (FluidR3 only: unseen soundfonts stay unheard)."""
-VOICING = {"train-voiced": {}, "train-voiced-2": dict(layer_p=0.5, voice_p=1.0, stretch=7)}
+VOICING = {"train-voiced": {}, "train-voiced-2": dict(layer_p=0.5, voice_p=1.0, stretch=7),
+           "train-voiced-3": dict(layer_p=0.5, voice_p=1.0, stretch=12)}
 """`render_music.draw_voicing` settings of the re-voiced splits."""
 MAX_PER_FAMILY = 1000  # seeds of one family stay below the next family's
 DEFAULT_PER_FAMILY = 8
@@ -206,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=SPLITS, default="val",
                         help="pieces to draw from: val (the evaluation sets, default), train (train_families) or "
-                             "train-voiced / train-voiced-2 (train_families_voiced[_2]: training pieces re-voiced)")
+                             "train-voiced / -2 / -3 (train_families_voiced[_2|_3]: training pieces re-voiced)")
     parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
                         help="clips per family (11 pitched families + drums; default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="clip length (default: %(default)s)")

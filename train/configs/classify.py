@@ -49,7 +49,8 @@ class ClassifyTrainConfig:
 
 CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v1-conv-band", "v1-conv-fine",
                 "v1-conv-fine-wide", "v1-conv-fine-aug", "v1-conv-fine-voiced",
-                "v1-conv-fine-voiced-half", "v1-conv-fine-voiced-2")
+                "v1-conv-fine-voiced-half", "v1-conv-fine-voiced-2", "v1-conv-fine-voiced-3",
+                "v1-conv-fine-voiced-all")
 
 
 def config_name(stored: dict) -> str | None:
@@ -129,4 +130,14 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # up to 7 semitones off and tuned back) beside train_families_voiced, a quarter of the music crops each
         return replace(get_config("v1-conv-fine-voiced"),
                        extra_music_splits=("train_families_voiced", "train_families_voiced_2"), extra_music_share=0.5)
+    if name == "v1-conv-fine-voiced-3":  # v1-conv-fine-voiced-2 with train_families_voiced_3 (`--split train-voiced-3`:
+        # fresh arrangements voiced as -2 but played from key zones up to an octave away) in place of the mildly
+        # re-voiced split: the stronger voicing of -2 gave the largest step on the unseen soundfont (session 14)
+        return replace(get_config("v1-conv-fine-voiced-2"),
+                       extra_music_splits=("train_families_voiced_2", "train_families_voiced_3"))
+    if name == "v1-conv-fine-voiced-all":  # every re-voiced split, a fifth of the music crops each, the plain train
+        # split the other two fifths: the most arrangements and timbres per family the recipe has
+        return replace(get_config("v1-conv-fine-voiced-2"),
+                       extra_music_splits=("train_families_voiced", "train_families_voiced_2",
+                                           "train_families_voiced_3"), extra_music_share=0.6)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
