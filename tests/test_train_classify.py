@@ -168,13 +168,20 @@ def test_sampler_draws_music_from_the_label_balanced_training_split(quick_data):
 
 
 def test_validation_set_is_cached_and_covers_the_scenes(quick_data):
+    from train import datapaths
     from train.classify_data import SCENE_NAMES, make_classify_validation_set
 
     first = make_classify_validation_set(quick_data, n_clips=11, seconds=0.5, seed=7)
     assert first["audio"].shape == (11, 24000) and first["targets"].shape == (11, 100, 15)
     assert sorted(first["scene"].tolist()) == list(range(len(SCENE_NAMES)))
+    path = datapaths.classify_val_set_path(quick_data, None, 11, 0.5, 7)
+    stamp = path.stat().st_mtime_ns
+    other = make_classify_validation_set(quick_data, n_clips=22, seconds=0.5, seed=7)  # a benchmark's larger set
+    assert other["audio"].shape[0] == 22 and path.stat().st_mtime_ns == stamp  # has a file of its own
     second = make_classify_validation_set(quick_data, n_clips=11, seconds=0.5, seed=7)
-    assert all(np.array_equal(first[k], second[k]) for k in first)
+    assert all(np.array_equal(first[k], second[k]) for k in first) and path.stat().st_mtime_ns == stamp
+    assert datapaths.classify_val_set_path(quick_data).name == "classify_val_set.npz"  # training's set
+    assert not list(quick_data.glob("*.tmp*"))
 
 
 def _train(run_dir: Path, data: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -175,8 +175,8 @@ def test_classifier_validation_music_comes_from_the_unseen_split(data, monkeypat
     assert music == {"music_source": "unseen-soundfonts", "music_split": UNSEEN_SF_SPLIT,
                      "soundfonts": sorted(render_unseen.UNSEEN_SOUNDFONTS)}
     assert val["audio"].shape == (11, datapaths.SAMPLE_RATE)
-    assert datapaths.classify_val_set_path(data, UNSEEN_SF_SPLIT).exists()
-    assert not datapaths.classify_val_set_path(data).exists()
+    assert datapaths.classify_val_set_path(data, UNSEEN_SF_SPLIT, 11, 1.0, 4).exists()
+    assert not datapaths.classify_val_set_path(data, None, 11, 1.0, 4).exists()
 
 
 def test_missing_unseen_split_names_the_command(tmp_path):

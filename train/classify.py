@@ -28,12 +28,12 @@ from rtmusic.labels import window_probabilities, window_targets
 from rtmusic.metrics import f1_per_label, per_label_average_precision
 from rtmusic.models import ClassifierConfig, init_label_net
 from rtmusic.step import classifier_model, make_knobs, scan_hops
-from train import loop
+from train import datapaths, loop
 from train.configs.classify import ClassifyTrainConfig, get_config
 from train.warmstart import warm_start
 
 DEFAULT_RUN_DIR = loop.RUNS_DIR / "classify"
-VAL_SEED = 4321
+VAL_SEED = datapaths.CLASSIFY_VAL_SET[2]
 CURVES = loop.CurvesSpec(loss_label="binary cross-entropy", val_loss_key="val_bce", val_keys=("map", "macro_f1"),
                          val_ylabel="validation, 1-s windows", val_ylim=(0.0, 1.0))
 

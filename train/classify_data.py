@@ -26,6 +26,7 @@ for quiet ones, -88..-62 for near-silence, and digital zero or -110..-90 dBFS di
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from pathlib import Path
@@ -335,12 +336,13 @@ def make_classify_validation_set(data_dir, n_clips: int = 220, seconds: float = 
     """A fixed classifier validation set from the val split, saved once and reloaded after.
 
     Scenes cycle through SCENE_NAMES (every scene equally often). Returns audio float32 [N, T], targets
-    uint8 [N, hops, 15], scene int32 [N]. Cached as ``classify_val_set.npz`` in the data directory, keyed by
+    uint8 [N, hops, 15], scene int32 [N]. Cached as ``classify_val_set.npz`` in the data directory (another
+    size or seed in a file of its own: `datapaths.classify_val_set_path`), checked against
     (n_clips, seconds, seed, RECIPE_VERSION). ``music_split`` (e.g. ``val_unseen_sf``): the same scenes
     with the music taken from that split, cached as ``classify_val_set.<music_split>.npz``.
     """
     root = Path(data_dir)
-    path = datapaths.classify_val_set_path(root, music_split)
+    path = datapaths.classify_val_set_path(root, music_split, n_clips, seconds, seed)
     params = np.array([n_clips, seconds, seed, RECIPE_VERSION], dtype=np.float64)
     if music_split is not None:
         params = np.append(params, split_fingerprint(root, music_split))
@@ -352,7 +354,7 @@ def make_classify_validation_set(data_dir, n_clips: int = 220, seconds: float = 
     scenes = np.arange(n_clips) % len(SCENE_NAMES)
     batch = sampler.make_batch(scenes)
     result = {"audio": batch["audio"], "targets": batch["targets"].astype(np.uint8), "scene": batch["scene"]}
-    tmp = path.with_name(path.stem + ".tmp.npz")
+    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}.npz")  # two runs building it at once must not collide
     np.savez(tmp, params=params, **result)
     tmp.replace(path)
     return result

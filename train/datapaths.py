@@ -140,6 +140,17 @@ def val_set_path(root: Path, music_split: str | None = None) -> Path:
     return Path(root) / ("val_set.npz" if music_split is None else f"val_set.{music_split}.npz")
 
 
-def classify_val_set_path(root: Path, music_split: str | None = None) -> Path:
-    """The fixed, deterministic classifier validation scenes (made by train.classify_data)."""
-    return Path(root) / ("classify_val_set.npz" if music_split is None else f"classify_val_set.{music_split}.npz")
+CLASSIFY_VAL_SET = (220, 5.0, 4321)
+"""(clips, seconds, seed) of the classifier validation set that training uses; its cache file has the plain name."""
+
+
+def classify_val_set_path(root: Path, music_split: str | None = None, n_clips: int = CLASSIFY_VAL_SET[0],
+                          seconds: float = CLASSIFY_VAL_SET[1], seed: int = CLASSIFY_VAL_SET[2]) -> Path:
+    """The fixed, deterministic classifier validation scenes (made by train.classify_data).
+
+    Another size or seed (the benchmarks' 440 clips) gets a file of its own, so a benchmark and a training
+    never rebuild each other's set."""
+    name = "classify_val_set" + ("" if music_split is None else f".{music_split}")
+    if (n_clips, float(seconds), seed) != CLASSIFY_VAL_SET:
+        name += f".{n_clips}x{float(seconds):g}s-seed{seed}"
+    return Path(root) / f"{name}.npz"
