@@ -147,7 +147,7 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # where new units start silent at a fine-tuning rate. A long run: --max-minutes per session, resumed.
         return replace(ClassifyTrainConfig(), model=ClassifierConfig(conv_channels=(8, 16), fine_window=1920,
                                                                      fine_bins=160, hidden=192),
-                       music_augment="denoise", steps=16_000,
+                       music_augment="denoise", steps=12_000,
                        extra_music_splits=("train_families", "train_families_voiced", "train_families_voiced_2",
                                            "train_families_voiced_3"), extra_music_share=0.6)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
