@@ -25,6 +25,7 @@ import numpy as np
 
 from rtmusic.labels import window_probabilities, window_targets
 from rtmusic.metrics import per_label_average_precision
+from train.render_families import DEFAULT_PER_FAMILY
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "buried_parts"
 GATES_DB = (None, 30.0, 20.0, 10.0)
@@ -86,12 +87,15 @@ def run(model_name: str, per_family: int, log=print) -> dict:
         return parsed[piece.piece_id]
 
     windows: dict[str, list] = {font: [] for font in fonts}
-    todo = render_families.plan(render_families.DEFAULT_PER_FAMILY, "val")
+    if not 1 <= per_family <= DEFAULT_PER_FAMILY:
+        raise ValueError(f"--per-family must be 1..{DEFAULT_PER_FAMILY} (the clips `python -m train.render_families` "
+                         f"renders per family), got {per_family}")
+    todo = render_families.plan(DEFAULT_PER_FAMILY, "val")
     for i, (family, seed, name) in enumerate(todo):
         # every clip is arranged in plan order (the arrangements depend on the pieces used before them)
         tracks, length, _, settings = render_families.arrange(family, seed, render_families.DEFAULT_SECONDS,
                                                                pieces, used, parse)
-        if i % render_families.DEFAULT_PER_FAMILY >= per_family:
+        if i % DEFAULT_PER_FAMILY >= per_family:
             continue
         n = int(min(length, render_families.DEFAULT_SECONDS) * rate) // datapaths.SAMPLES_PER_FRAME * datapaths.SAMPLES_PER_FRAME
         labels = render_music.label_activity(tracks, n // datapaths.SAMPLES_PER_FRAME)
@@ -144,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.buried_parts", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 2)[2])
     parser.add_argument("--model", default="default", help="classifier: default or a .rtm file")
-    parser.add_argument("--per-family", type=int, default=render_families_default(),
+    parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
                         help="clips per family, at most the render's (default: all %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for results.json and summary.md")
     args = parser.parse_args(argv)
@@ -154,12 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "summary.md").write_text(markdown(report))
     print(markdown(report))
     return 0
-
-
-def render_families_default() -> int:
-    from train import render_families
-
-    return render_families.DEFAULT_PER_FAMILY
 
 
 if __name__ == "__main__":
