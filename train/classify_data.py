@@ -331,8 +331,9 @@ class ClassifySampler:
         return mix, hop_targets(scaled[0], labels, scaled[1], scaled[2], mix)
 
 
-def make_classify_validation_set(data_dir, n_clips: int = 220, seconds: float = 5.0,
-                                 seed: int = 4321, *, music_split: str | None = None) -> dict[str, np.ndarray]:
+def make_classify_validation_set(data_dir, n_clips: int = datapaths.CLASSIFY_VAL_SET[0],
+                                 seconds: float = datapaths.CLASSIFY_VAL_SET[1], seed: int = datapaths.CLASSIFY_VAL_SET[2],
+                                 *, music_split: str | None = None) -> dict[str, np.ndarray]:
     """A fixed classifier validation set from the val split, saved once and reloaded after.
 
     Scenes cycle through SCENE_NAMES (every scene equally often). Returns audio float32 [N, T], targets
