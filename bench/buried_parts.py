@@ -116,7 +116,8 @@ def run(model_name: str, per_family: int, log=print) -> dict:
             probs = processor.process(mix).aux[:hops]
             _, _, wprobs = window_probabilities(probs, hop, rate, n / rate)
             wtargets = window_targets(full, hop, rate, n / rate)
-            parts = {label: render_with(ts, settings, n, font_file) for label, ts in by_label.items()}
+            parts = ({label: mix for label in by_label} if len(by_label) == 1  # a solo: the mix is its part
+                     else {label: render_with(ts, settings, n, font_file) for label, ts in by_label.items()})
             levels = window_levels_db(parts, len(model.aux_names), wprobs.shape[0], rate)
             windows[font].append((wprobs[:, :n_music], wtargets[:, :n_music], levels[:, :n_music]))
         log(f"{i + 1}/{len(todo)} {name}")
