@@ -67,8 +67,16 @@ class DenoiserConfig:
     # Its output layer starts at zero, so a warm-started net computes exactly the old one until trained.
     local_kernel: int = 0
     local_channels: int = 8
+    # Look-ahead (0 = none, every model before session 16): the gains shape the frame `lookahead_hops` hops
+    # before the newest, and the net sees that frame's features followed by those of the newer frames. A knock,
+    # a click or a note's attack is then judged by what follows it, at `lookahead_hops * hop` samples more
+    # latency. The newer frames' features are appended after the shaped frame's, so a net warm-started from one
+    # without look-ahead starts out computing exactly what it did, delayed by the look-ahead.
+    lookahead_hops: int = 0
 
     def __post_init__(self):
+        if self.lookahead_hops < 0:
+            raise ParameterError(f"lookahead_hops must be >= 0 (0 = none), got {self.lookahead_hops}")
         if self.local_kernel < 0 or (self.local_kernel and self.local_kernel % 2 == 0) or self.local_channels < 1:
             raise ParameterError(f"local_kernel must be 0 (off) or an odd number of bins, and local_channels >= 1; "
                                  f"got local_kernel {self.local_kernel}, local_channels {self.local_channels}")
@@ -110,6 +118,16 @@ class DenoiserConfig:
     def history(self) -> int:
         """Samples of input the features see: the window, or the longer `feature_window`."""
         return self.feature_window or self.window
+
+    @property
+    def memory(self) -> int:
+        """Samples of input a step holds: the feature history, or the shaped frame and the look-ahead after it."""
+        return max(self.history, self.window + self.lookahead_hops * self.hop)
+
+    @property
+    def delay(self) -> int:
+        """Step-level lag of the output: the overlap-add's window - hop plus the look-ahead."""
+        return self.window - self.hop + self.lookahead_hops * self.hop
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,11 +199,16 @@ def mask_net(config: DenoiserConfig) -> MaskNet:
     )
 
 
-def feature_size(config: DenoiserConfig) -> int:
-    """Normalised level and absolute level per bin, the level above the noise floor when enabled, and the
-    normalised and absolute level of each fine-resolution bin when enabled (appended last, so a net
-    warm-started from one without them starts by ignoring them)."""
+def frame_feature_size(config: DenoiserConfig) -> int:
+    """Features of one frame: normalised level and absolute level per bin, the level above the noise floor
+    when enabled, and the normalised and absolute level of each fine-resolution bin when enabled (appended last,
+    so a net warm-started from one without them starts by ignoring them)."""
     return (3 if config.floor_rise_db_per_s > 0 else 2) * config.bins + 2 * config.fine_bins
+
+
+def feature_size(config: DenoiserConfig) -> int:
+    """The net's input: the shaped frame's features, then those of each look-ahead frame."""
+    return frame_feature_size(config) * (1 + config.lookahead_hops)
 
 
 def init_mask_net(config: DenoiserConfig, seed: int = 0):

@@ -27,7 +27,7 @@ from rtmusic.models import (
     DenoiserConfig,
     LstmState,
     classifier_feature_size,
-    feature_size,
+    frame_feature_size,
     label_net,
     mask_net,
 )
@@ -69,6 +69,8 @@ class MaskCarry(NamedTuple):
     floor_db: jax.Array  # [bins] per-bin noise-floor estimate (unused when the config has no floor feature)
     fine_level_db: jax.Array  # [fine_bins] running level of the fine-resolution bins ([0] when they are off)
     df_history: jax.Array  # [df_order - 1, 2, df_bins] real and imaginary part of the previous frames' low bins
+    lookahead_features: jax.Array  # [lookahead_hops, frame features] the last frames' features, oldest first
+    lookahead_seen: jax.Array  # [] hops of input so far, counted up to lookahead_hops (the LSTM waits till then)
 
 
 StepFn = Callable[[Any, Any, jax.Array], tuple[Any, tuple[jax.Array, StepAux]]]
@@ -161,10 +163,13 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     """STFT mask denoiser: sqrt-Hann analysis -> per-bin gains from the LSTM -> overlap-add.
 
     With `config.fine_bins` the features also see a longer causal history (`feature_window` samples, Hann,
-    finer bins); the analysis memory then holds that history and the 10 ms frame is its newest part.
+    finer bins); the analysis memory then holds that history and the 10 ms frame is its newest part. With
+    `config.lookahead_hops` the shaped frame is that many hops older than the newest, and the net sees the
+    features of every frame from it to the newest.
     """
     net = mask_net(config)
-    hop, window, history = config.hop, config.window, config.history
+    hop, window, history, memory = config.hop, config.window, config.history, config.memory
+    lookahead = config.lookahead_hops * hop
     win = jnp.asarray(dsp.sqrt_hann(window))
     fine_taper = jnp.asarray(dsp.feature_taper(window, history))
     fine_bins = config.fine_bins
@@ -176,18 +181,22 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     def init_carry() -> MaskCarry:
         tail = jnp.zeros((window - hop,), jnp.float32)
         level = jnp.full((config.bins,), LEVEL_INIT_DB, jnp.float32)
-        return MaskCarry(jnp.zeros((history - hop,), jnp.float32), tail, level, net.initialize_carry(),
+        return MaskCarry(jnp.zeros((memory - hop,), jnp.float32), tail, level, net.initialize_carry(),
                          jnp.full((config.bins,), FLOOR_INIT_DB, jnp.float32),
                          jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32),
-                         jnp.zeros((df_order - 1 if df_bins else 0, 2, df_bins), jnp.float32))
+                         jnp.zeros((df_order - 1 if df_bins else 0, 2, df_bins), jnp.float32),
+                         jnp.zeros((config.lookahead_hops, frame_feature_size(config)), jnp.float32),
+                         jnp.float32(0.0))
 
     def step(params, carry: MaskCarry, hop_samples):
         knobs: Knobs = params["knobs"]
         x = dsp.sanitize(hop_samples.astype(jnp.float32))
-        frame_tail, long_frame = dsp.analysis_frame(carry.frame_tail, x)  # [feature_window]
-        frame = long_frame[history - window:]  # [window]: the 10 ms frame the gains shape
-        spectrum = dsp.stft_frame(frame, win)
-        level = dsp.power_db(spectrum)
+        frame_tail, long_frame = dsp.analysis_frame(carry.frame_tail, x)  # [memory]
+        newest = long_frame[memory - window:]  # [window]: the newest 10 ms frame, whose features join the history
+        frame = long_frame[memory - window - lookahead:memory - lookahead]  # [window]: the frame the gains shape
+        newest_spectrum = dsp.stft_frame(newest, win)
+        spectrum = dsp.stft_frame(frame, win) if lookahead else newest_spectrum
+        level = dsp.power_db(newest_spectrum)
         level_db = decay * carry.level_db + (1.0 - decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0]
         floor_db = carry.floor_db  # models without the feature carry it untouched: no work on their audio path
@@ -196,11 +205,20 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
             features.append((level - floor_db) / 20.0)
         fine_level_db = carry.fine_level_db
         if fine_bins:
-            fine = dsp.power_db(dsp.stft_frame(long_frame, fine_taper)[:fine_bins])
+            fine = dsp.power_db(dsp.stft_frame(long_frame[memory - history:], fine_taper)[:fine_bins])
             fine_level_db = decay * carry.fine_level_db + (1.0 - decay) * fine
             features += [(fine - fine_level_db) / 20.0, (fine - LEVEL_INIT_DB) / 30.0]
         features = jnp.concatenate(features)
+        lookahead_features, lookahead_seen = carry.lookahead_features, carry.lookahead_seen
+        if lookahead:  # the shaped frame's features first, then the newer frames' up to this one's
+            lookahead_features = jnp.concatenate([lookahead_features, features[None]])
+            features = jnp.ravel(lookahead_features)
+            lookahead_features = lookahead_features[1:]
         lstm, net_out = net.apply({"params": params["net"]}, carry.lstm, features)
+        if lookahead:  # the first hops shape frames from before the stream: the LSTM starts with its first frame
+            lstm = jax.tree_util.tree_map(lambda new, old: jnp.where(lookahead_seen >= config.lookahead_hops, new, old),
+                                          lstm, carry.lstm)
+            lookahead_seen = jnp.minimum(lookahead_seen + 1.0, float(config.lookahead_hops))
         gains = net_out[: config.bins]
         df_history = carry.df_history
         if df_bins:
@@ -221,12 +239,13 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         in_power = jnp.sum(jnp.abs(spectrum) ** 2) + 1e-9
         gain_db = 10.0 * jnp.log10((jnp.sum(jnp.abs(shaped) ** 2) + 1e-9) / in_power)
         new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm, floor_db,
-                                                             fine_level_db, df_history), out, dry)
+                                                             fine_level_db, df_history, lookahead_features,
+                                                             lookahead_seen), out, dry)
         return new_carry, (out, StepAux(gain_db[None], reset))
 
-    assert feature_size(config) == (3 if use_floor else 2) * config.bins + 2 * fine_bins
+    assert frame_feature_size(config) == (3 if use_floor else 2) * config.bins + 2 * fine_bins
     return StreamModel(
-        name=name, kind="denoiser", samplerate=config.samplerate, hop=hop, window=window, delay=window - hop,
+        name=name, kind="denoiser", samplerate=config.samplerate, hop=hop, window=window, delay=config.delay,
         aux_names=("gain_db",), init_carry=init_carry, step=step, weights=weights, config=config.to_dict(),
     )
 
@@ -312,18 +331,19 @@ def combined_model(denoiser: StreamModel, classifier: StreamModel) -> StreamMode
     """Denoise and classify one stream in one step: both see the same hop, the audio is the denoiser's.
 
     The carry holds both carries; `params["net"]` is ``{"denoiser": ..., "classifier": ...}`` and the knobs
-    go to the denoiser. `aux.values` = the denoiser's aux followed by the label probabilities. Same delay as
-    either model (they must agree), so combining adds no latency.
+    go to the denoiser. `aux.values` = the denoiser's aux followed by the label probabilities. The audio's
+    delay is the denoiser's, so combining adds no latency; a denoiser with look-ahead lags the classifier's
+    window by that look-ahead, so each hop's labels describe audio a few ms ahead of the hop it emits.
     """
     if classifier.kind != "classifier":
         raise ParameterError(f"combined_model needs a classifier second, got a {classifier.kind} ({classifier.name!r})")
     if denoiser.kind == "classifier":
         raise ParameterError(f"combined_model needs an audio model first, got the classifier {denoiser.name!r}")
-    same = ("samplerate", "hop", "window", "delay")
-    if any(getattr(denoiser, k) != getattr(classifier, k) for k in same):
+    same = ("samplerate", "hop", "window")
+    if any(getattr(denoiser, k) != getattr(classifier, k) for k in same) or classifier.delay > denoiser.delay:
         raise ParameterError(
-            "the denoiser and classifier must share rate, hop, window and delay; got "
-            + ", ".join(f"{k} {getattr(denoiser, k)}/{getattr(classifier, k)}" for k in same)
+            "the denoiser and classifier must share rate, hop and window, and the classifier may not lag the "
+            "audio; got " + ", ".join(f"{k} {getattr(denoiser, k)}/{getattr(classifier, k)}" for k in same + ("delay",))
         )
 
     def init_carry() -> CombinedCarry:

@@ -3,6 +3,7 @@ loading, label windows and the live label monitor, and the classification metric
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -352,6 +353,23 @@ def test_combined_model_rejects_mismatched_parts(small, small_denoiser):
         combined_model(small, small_denoiser)
     with pytest.raises(ParameterError, match="hop"):
         combined_model(bypass_model(hop=120, window=240), small)
+
+
+def test_combined_model_takes_a_look_ahead_denoisers_delay_and_labels_on_time(small):
+    """A denoiser with look-ahead lags the classifier: the audio keeps the denoiser's delay, the labels stay the
+    classifier's own (a few ms early against the audio, never late)."""
+    ahead_config = DenoiserConfig(hidden=16, layers=1, lookahead_hops=1)
+    ahead = denoiser_model(ahead_config, init_mask_net(ahead_config, seed=7))
+    both = combined_model(ahead, small)
+    assert both.delay == ahead.delay == small.delay + HOP
+    x = _signal(30 * HOP, seed=10, scale=0.3).reshape(-1, HOP)
+    _, (out, aux) = _scan(both, both.params(), x)
+    _, (den_out, _) = _scan(ahead, ahead.params(), x)
+    _, (_, cls_aux) = _scan(small, small.params(), x)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(den_out))
+    np.testing.assert_allclose(np.asarray(aux.values)[:, 1:], cls_aux.values, atol=1e-5)
+    with pytest.raises(ParameterError, match="may not lag"):  # labels later than the audio: refused
+        combined_model(bypass_model(), dataclasses.replace(small, delay=small.delay + HOP))
 
 
 # ---- loading ---------------------------------------------------------------------------------------------

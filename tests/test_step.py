@@ -309,3 +309,52 @@ def test_deep_filter_config_rejects_bad_values():
         DenoiserConfig(df_bins=300)
     with pytest.raises(ParameterError, match="df_order"):
         DenoiserConfig(df_bins=10, df_order=0)
+
+
+AHEAD = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, df_bins=12, lookahead_hops=2)
+
+
+def test_look_ahead_streams_like_the_scan_and_delays_the_shaped_frame_by_its_hops():
+    """Two hops of look-ahead: 128 more samples of delay, the step one hop at a time equals the offline scan
+    (file processing included), and the dry mix is the input delayed by exactly that delay."""
+    model = denoiser_model(AHEAD, _with_df_head(init_mask_net(AHEAD, seed=8)))
+    assert model.delay == AHEAD.window - AHEAD.hop + 2 * AHEAD.hop and model.algorithmic_latency == 128 + 128
+    assert model.lookahead == 128
+    carry = model.init_carry()
+    assert carry.frame_tail.shape == (AHEAD.window + 2 * AHEAD.hop - AHEAD.hop,)  # the shaped frame and two hops
+    assert carry.lookahead_features.shape == (2, 2 * AHEAD.bins)
+    params = model.params()
+    x = _signal(40, AHEAD.hop, seed=18, scale=0.3)
+    hops = jnp.asarray(x.reshape(-1, AHEAD.hop))
+    step = jax.jit(model.step)
+    outs = []
+    for h in hops:
+        carry, (out, _) = step(params, carry, h)
+        outs.append(np.asarray(out))
+    _, (out_scan, _) = jax.jit(lambda p, c, h: scan_hops(model.step, p, c, h))(params, model.init_carry(), hops)
+    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    file_out = Processor(model).process(x).out  # delay-compensated: aligned with the input
+    np.testing.assert_allclose(file_out[: x.size - model.delay], np.asarray(out_scan).reshape(-1)[model.delay:], atol=1e-5)
+    dry = Processor(model, mix=1.0).process(x).out
+    np.testing.assert_allclose(dry, x, atol=1e-6, rtol=0)
+
+
+def test_look_ahead_sees_what_follows_the_shaped_frame():
+    """An impulse one hop after the shaped frame changes its gains with look-ahead and cannot without it."""
+    weights = init_mask_net(AHEAD, seed=9)
+    weights = {**weights, "embed": {**weights["embed"], "kernel": jnp.asarray(
+        np.random.default_rng(3).standard_normal(np.shape(weights["embed"]["kernel"])), jnp.float32)}}
+    model = denoiser_model(AHEAD, weights)
+    quiet = _signal(30, AHEAD.hop, seed=19, scale=0.05)
+    loud = quiet.copy()
+    loud[-AHEAD.hop:] += 1.0  # only the newest hop differs: after the shaped frame
+    run = jax.jit(lambda p, c, h: scan_hops(model.step, p, c, h))
+    _, (a, _) = run(model.params(), model.init_carry(), jnp.asarray(quiet.reshape(-1, AHEAD.hop)))
+    _, (b, _) = run(model.params(), model.init_carry(), jnp.asarray(loud.reshape(-1, AHEAD.hop)))
+    assert np.max(np.abs(np.asarray(a)[-1] - np.asarray(b)[-1])) > 1e-4
+    np.testing.assert_array_equal(np.asarray(a)[:-1], np.asarray(b)[:-1])  # and nothing before it
+
+
+def test_look_ahead_config_rejects_a_negative_count():
+    with pytest.raises(ParameterError, match="lookahead_hops"):
+        DenoiserConfig(lookahead_hops=-1)

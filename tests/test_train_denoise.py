@@ -340,3 +340,44 @@ def _denoise_hops(config, weights, hops):
     model = denoiser_model(config, weights)
     _, (out, _) = scan_hops(model.step, {"net": weights, "knobs": make_knobs()}, model.init_carry(), hops)
     return out
+
+
+def test_look_ahead_warm_started_from_a_causal_net_streams_its_output_one_hop_later_then_learns_to_use_it():
+    """Look-ahead added at zero weight: the step shapes the frame one hop back and, until training gives the newer
+    frame weight, emits exactly the causal net's output delayed by that hop; the new weights get gradient."""
+    import jax
+    import jax.numpy as jnp
+
+    from rtmusic.models import DenoiserConfig, feature_size, frame_feature_size, init_mask_net
+    from rtmusic.step import denoiser_model, scan_hops
+    from train.warmstart import warm_start
+
+    causal = DenoiserConfig(hop=64, window=128, hidden=16, layers=2, feature_window=512, fine_bins=40, df_bins=10)
+    ahead = DenoiserConfig(**{**causal.to_dict(), "lookahead_hops": 1})
+    assert feature_size(ahead) == 2 * frame_feature_size(causal)
+    rng = np.random.default_rng(8)
+    old = _trained_like(causal, rng)
+    new = warm_start(init_mask_net(ahead, seed=2), old)
+    old_model, new_model = denoiser_model(causal, old), denoiser_model(ahead, new)
+    assert new_model.delay == old_model.delay + 64 and new_model.algorithmic_latency == 128 + 64
+    hops = jnp.asarray(0.2 * rng.standard_normal((40, 64)), jnp.float32)
+    outs = {}
+    for key, model in (("old", old_model), ("new", new_model)):
+        _, (out, aux) = jax.jit(lambda p, c, x, m=model: scan_hops(m.step, p, c, x))(model.params(), model.init_carry(), hops)
+        outs[key] = (np.asarray(out), np.asarray(aux.values))
+    np.testing.assert_allclose(outs["new"][0][1:], outs["old"][0][:-1], atol=1e-6)  # one hop later, sample for sample
+    np.testing.assert_allclose(outs["new"][1][1:], outs["old"][1][:-1], atol=1e-4)  # and its gain report with it
+    grads = jax.grad(lambda w: jnp.sum(_denoise_hops(ahead, w, hops) ** 2))(jax.tree_util.tree_map(jnp.asarray, new))
+    newer_rows = np.asarray(grads["embed"]["kernel"])[frame_feature_size(causal):]
+    assert np.abs(newer_rows).max() > 0  # the newer frame's features reach the loss
+
+
+def test_look_ahead_is_named_in_the_model_card_and_its_latency_in_the_header(tmp_path):
+    from train.export import _warm_start_line, architecture
+
+    parent, run = tmp_path / "long", tmp_path / "lookahead"
+    for run_dir, model in ((parent, {"hidden": 192}), (run, {"hidden": 192, "lookahead_hops": 1})):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"model": model, "learning_rate": 1e-4, "steps": 2400}))
+    assert "adding look-ahead (0 -> 1 hops" in _warm_start_line(run, parent, {"step": 2000}, 2400)
+    assert "5 ms of look-ahead" in architecture({"lookahead_hops": 1, "hop": 240, "samplerate": 48000})

@@ -73,6 +73,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
                      "(starting at zero weight)")
     if model.get("local_kernel", 0) and not parent_model.get("local_kernel", 0):
         added.append(f"the local gain refinement ({model['local_kernel']} bins wide; its output starts at zero)")
+    if model.get("lookahead_hops", 0) > parent_model.get("lookahead_hops", 0):
+        added.append(f"look-ahead ({parent_model.get('lookahead_hops', 0)} -> {model['lookahead_hops']} hops; the "
+                     "newer frames' input weights start at zero)")
     seconds, parent_seconds = config.get("segment_seconds"), parent_config.get("segment_seconds")
     if seconds and parent_seconds and seconds != parent_seconds:
         added.append(f"{'longer' if seconds > parent_seconds else 'shorter'} examples ({parent_seconds:g} s -> "
@@ -109,6 +112,10 @@ def architecture(cfg: dict) -> str:
                      "inside a bin can be notched")
     if cfg.get("residual_layers", 0):
         notes.append(f"{cfg['residual_layers']} residual LSTM layer(s) on top of the stack (x + W LSTM(x))")
+    if cfg.get("lookahead_hops", 0):
+        ms = 1000 * cfg["lookahead_hops"] * cfg["hop"] / cfg["samplerate"]
+        notes.append(f"{ms:.0f} ms of look-ahead: the gains shape the frame {cfg['lookahead_hops']} hop(s) before the "
+                     "newest, and the net sees the features of every frame up to the newest")
     if cfg.get("local_kernel", 0):
         notes.append(f"a local gain refinement: each bin's gain is corrected by a small net shared across frequency "
                      f"that sees the levels and gains of the {cfg['local_kernel']} bins around it")
@@ -123,11 +130,13 @@ def model_card(header: dict, figures: dict, summary: dict, train_config: dict, s
                val_seconds: float = 6.0) -> str:
     cfg = header["config"]
     lineage = "".join(f"\n- {line}" for line in summary.get("lineage", []))
+    lookahead_ms = 1000 * cfg.get("lookahead_hops", 0) * cfg["hop"] / cfg["samplerate"]
+    latency_ms = 1000 * cfg["window"] / cfg["samplerate"] + lookahead_ms
     fig = "\n".join(f"| {k} | {v:+.2f} dB |" for k, v in figures.items() if k != "score")
     return f"""# rtmusic default denoiser
 
 Causal STFT mask denoiser for music and speech at {cfg['samplerate']} Hz: sqrt-Hann window {cfg['window']}
-samples ({1000 * cfg['window'] / cfg['samplerate']:.0f} ms, the algorithmic latency: window + 0 look-ahead), hop
+samples ({1000 * cfg['window'] / cfg['samplerate']:.0f} ms; algorithmic latency {latency_ms:.0f} ms: window + {lookahead_ms:.0f} ms look-ahead), hop
 {cfg['hop']} ({1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); per-bin log-level features normalised by a running
 level ({cfg['level_tau_s']} s){architecture(cfg)}; dense embedding -> {cfg['layers']} LSTM layers of
 {cfg['hidden']} units -> per-bin gains.

@@ -54,8 +54,8 @@ class Worker(threading.Thread):
         self._stall = stall  # (at_seconds, duration_seconds): test hook, provokes deadline misses
         self._catch_up = int(CATCH_UP_SECONDS * processor.samplerate)
         # after a skip, hops run but not published until the step's memories (analysis tail, delay line,
-        # overlap-add tail: window - hop samples) hold the input just before the next published hop
-        self._prime_hops = -(-(processor.model.window - processor.hop) // processor.hop)
+        # overlap-add tail, look-ahead: the step's delay) hold the input just before the next published hop
+        self._prime_hops = -(-processor.model.delay // processor.hop)
         self._priming = 0
         self.realtime = False  # whether the OS granted real-time scheduling to this thread
         self.pinned_core: int | None = None  # the one core this thread runs on, once started (None: several)

@@ -119,4 +119,14 @@ def get_config(name: str = "default") -> TrainConfig:
         # from train_families: music must be kept whatever it sounds like, and every note here is one soundfont's
         return replace(get_config("fine-df-wide-aug-long"), extra_music_splits=("train_families", "train_families_voiced"),
                        extra_music_share=0.4, learning_rate=5e-5, steps=1400)
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
+    if name == "fine-df-wide-aug-lookahead":  # fine-df-wide-aug-long (--init-from its latest.rtm) with one hop (5 ms) of
+        # look-ahead (DenoiserConfig.lookahead_hops; the new frame's input weights start at zero, so it starts out
+        # computing the start's gains 5 ms later): latency 15 ms, still under WebRTC NS's 16. Every change of the net,
+        # its output or its data since session 9 was a wash; a causal net judges a knock, a click or an attack before
+        # it has heard what follows, and knocks and keyboard clicks are where it gains least
+        return replace(get_config("fine-df-wide-aug-long"), model=replace(FINE_DF_MODEL, hidden=192, lookahead_hops=1),
+                       learning_rate=1e-4, steps=2400)
+    if name == "tiny-lookahead":  # the tiny run with two hops of look-ahead (tests it trains, resumes and exports)
+        return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40,
+                                                                lookahead_hops=2))
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'floor', 'tiny', 'tiny-fine', 'tiny-fine-df' or 'tiny-lookahead'")
