@@ -38,6 +38,18 @@ def small_scan(small):
     return jax.jit(lambda params, carry, hops: scan_hops(small.step, params, carry, hops))
 
 
+def _live_equals_scan(model, params, hops):
+    """Run `hops` one step at a time (live) and as one scan (offline); assert they agree and return
+    (the live carry after the last hop, the scan's output [n_hops, hop])."""
+    step, carry, outs = jax.jit(model.step), model.init_carry(), []
+    for h in hops:
+        carry, (out, _) = step(params, carry, h)
+        outs.append(np.asarray(out))
+    _, (out_scan, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(params, model.init_carry(), hops)
+    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    return carry, np.asarray(out_scan)
+
+
 def _closing_weights(weights, bias: float = -20.0):
     """The same net with its gain head biased shut: gains ~ sigmoid(-20), i.e. about -170 dB."""
     closed = jax.tree_util.tree_map(lambda a: a, weights)
@@ -205,15 +217,8 @@ def test_fine_features_stream_like_the_scan_and_keep_the_frame_latency():
     assert model.delay == FINE.window - FINE.hop and model.algorithmic_latency == FINE.window
     carry = model.init_carry()
     assert carry.frame_tail.shape == (512 - 64,) and carry.fine_level_db.shape == (40,)
-    params = model.params()
     hops = jnp.asarray(_signal(40, FINE.hop, seed=13, scale=0.3).reshape(-1, FINE.hop))
-    step = jax.jit(model.step)
-    outs = []
-    for h in hops:
-        carry, (out, _) = step(params, carry, h)
-        outs.append(np.asarray(out))
-    _, (out_scan, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(params, model.init_carry(), hops)
-    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    _live_equals_scan(model, model.params(), hops)
     # with the mix knob at 1 the output is the dry input, delayed by exactly window - hop samples
     _, (dry_out, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(
         model.params(make_knobs(mix=1.0)), model.init_carry(), hops)
@@ -260,16 +265,9 @@ def _with_df_head(weights, scale: float = 0.5, seed: int = 0):
 
 def test_deep_filter_streams_like_the_scan_and_keeps_past_low_bins_in_its_carry():
     model = denoiser_model(DF, _with_df_head(init_mask_net(DF, seed=5)))
-    params = model.params()
     hops = jnp.asarray(_signal(30, DF.hop, seed=14, scale=0.3).reshape(-1, DF.hop))
-    step = jax.jit(model.step)
-    carry, outs = model.init_carry(), []
-    assert carry.df_history.shape == (2, 2, 12)
-    for h in hops:
-        carry, (out, _) = step(params, carry, h)
-        outs.append(np.asarray(out))
-    _, (out_scan, _) = jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(params, model.init_carry(), hops)
-    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    assert model.init_carry().df_history.shape == (2, 2, 12)
+    carry, out_scan = _live_equals_scan(model, model.params(), hops)
     # the history holds the low bins of the last two 128-sample frames, newest first
     flat = np.asarray(hops).reshape(-1)
     from rtmusic import dsp
@@ -323,18 +321,10 @@ def test_look_ahead_streams_like_the_scan_and_delays_the_shaped_frame_by_its_hop
     carry = model.init_carry()
     assert carry.frame_tail.shape == (AHEAD.window + 2 * AHEAD.hop - AHEAD.hop,)  # the shaped frame and two hops
     assert carry.lookahead_features.shape == (2, 2 * AHEAD.bins)
-    params = model.params()
     x = _signal(40, AHEAD.hop, seed=18, scale=0.3)
-    hops = jnp.asarray(x.reshape(-1, AHEAD.hop))
-    step = jax.jit(model.step)
-    outs = []
-    for h in hops:
-        carry, (out, _) = step(params, carry, h)
-        outs.append(np.asarray(out))
-    _, (out_scan, _) = jax.jit(lambda p, c, h: scan_hops(model.step, p, c, h))(params, model.init_carry(), hops)
-    np.testing.assert_allclose(np.stack(outs), out_scan, atol=1e-5, rtol=0)
+    _, out_scan = _live_equals_scan(model, model.params(), jnp.asarray(x.reshape(-1, AHEAD.hop)))
     file_out = Processor(model).process(x).out  # delay-compensated: aligned with the input
-    np.testing.assert_allclose(file_out[: x.size - model.delay], np.asarray(out_scan).reshape(-1)[model.delay:], atol=1e-5)
+    np.testing.assert_allclose(file_out[: x.size - model.delay], out_scan.reshape(-1)[model.delay:], atol=1e-5)
     dry = Processor(model, mix=1.0).process(x).out
     np.testing.assert_allclose(dry, x, atol=1e-6, rtol=0)
 
