@@ -126,7 +126,4 @@ def get_config(name: str = "default") -> TrainConfig:
         # it has heard what follows, and knocks and keyboard clicks are where it gains least
         return replace(get_config("fine-df-wide-aug-long"), model=replace(FINE_DF_MODEL, hidden=192, lookahead_hops=1),
                        learning_rate=1e-4, steps=2400)
-    if name == "tiny-lookahead":  # the tiny run with two hops of look-ahead (tests it trains, resumes and exports)
-        return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40,
-                                                                lookahead_hops=2))
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'floor', 'tiny', 'tiny-fine', 'tiny-fine-df' or 'tiny-lookahead'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
