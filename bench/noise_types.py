@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = script_parser("bench.noise_types", __doc__)
     parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
-                        help="rtmusic models: default, bypass or a .rtm path (default: default)")
+                        help="rtmusic models: default, lookahead, bypass or a .rtm path (default: default)")
     parser.add_argument("--competitors", default="none", help="comma-separated competitors, or 'none' (default)")
     parser.add_argument("--clips", type=int, default=6, help="clean crops per kind (default: 6)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each mixture (default: 4)")

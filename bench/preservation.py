@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = script_parser("bench.preservation", __doc__)
     parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
-                        help="rtmusic models: default, bypass or a .rtm path (default: default)")
+                        help="rtmusic models: default, lookahead, bypass or a .rtm path (default: default)")
     parser.add_argument("--sources", nargs="+", default=list(DEFAULT_SOURCES), choices=list(MUSIC_SOURCES),
                         metavar="SOURCE", help=f"music sources, of {', '.join(MUSIC_SOURCES)} "
                                                f"(default: {' '.join(DEFAULT_SOURCES)})")

@@ -69,7 +69,7 @@ def music_note(data: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser("bench.quality", __doc__)
     parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
-                        help="rtmusic models: default, lstm-random, bypass or a .rtm path (default: default)")
+                        help="rtmusic models: default, lookahead, lstm-random, bypass or a .rtm path (default: default)")
     parser.add_argument("--clips", type=int, default=None, help="use the first N validation clips (default: all)")
     parser.add_argument("--competitors", default=",".join(comp.COMPETITORS),
                         help="comma-separated, or 'none' (default: %(default)s)")

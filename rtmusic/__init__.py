@@ -4,8 +4,8 @@ Public API (heavy modules load lazily, so `import rtmusic` stays light):
 
 - ``rtmusic.Processor``: one model, one streaming state; ``prepare()`` compiles and warms up,
   ``process_hop()`` runs one hop live, ``process()`` scans a whole signal offline with the same step.
-- ``rtmusic.load_model(name_or_path)``: a built-in name (``default``, ``bypass``, ``lstm-random``) or a
-  checkpoint path.
+- ``rtmusic.load_model(name_or_path)``: a built-in name (``default``, ``lookahead``, ``bypass``,
+  ``lstm-random``) or a checkpoint path.
 - ``rtmusic.load_classifier(name_or_path)``: ``default``, ``classifier-random`` or a checkpoint of kind
   "classifier"; ``rtmusic.model_for_tasks("denoise,classify", model, classifier)``: the one model a stream
   runs for its tasks (the combined model for both). Label probabilities are the step's aux

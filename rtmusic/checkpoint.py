@@ -89,7 +89,7 @@ def load(path: str | Path, header_only: bool = False) -> tuple[dict[str, Any], d
     """Return (header, weights) where weights is a nested dict of float32/int arrays."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"model file {path} not found; check the path or pick a built-in model (default, bypass, lstm-random)")
+        raise CheckpointError(f"model file {path} not found; check the path or pick a built-in model (default, lookahead, bypass, lstm-random)")
     data = path.read_bytes()
     if not data.startswith(MAGIC):
         raise CheckpointError(f"{path} is not an rtmusic checkpoint (bad magic bytes); was it saved by rtmusic?")

@@ -19,7 +19,7 @@ import numpy as np
 
 from rtmusic import checkpoint
 from rtmusic.errors import CheckpointError, ParameterError
-from rtmusic.registry import BUILTIN_MODELS, checkpoint_path, classifier_checkpoint_path, parse_tasks  # noqa: F401
+from rtmusic.registry import BUILTIN_MODELS, SHIPPED_DENOISERS, checkpoint_path, classifier_checkpoint_path, parse_tasks  # noqa: F401
 from rtmusic.models import ClassifierConfig, DenoiserConfig, init_label_net, init_mask_net
 from rtmusic.step import (
     StreamModel,
@@ -63,7 +63,7 @@ def model_from_checkpoint(path: str | Path, name: str | None = None) -> StreamMo
 
 
 def load_model(name_or_path: str = "default") -> StreamModel:
-    """A built-in model by name (default, bypass, lstm-random) or a checkpoint file by path."""
+    """A built-in model by name (default, lookahead, bypass, lstm-random) or a checkpoint file by path."""
     if name_or_path == "bypass":
         return bypass_model()
     if name_or_path == "lstm-random":
@@ -76,7 +76,7 @@ def load_model(name_or_path: str = "default") -> StreamModel:
     if name_or_path == "default" and path is None:
         model = load_model("lstm-random")
         return StreamModel(**{**model.__dict__, "name": "default (untrained: random weights)"})
-    return model_from_checkpoint(path, name="default" if name_or_path == "default" else None)
+    return model_from_checkpoint(path, name=name_or_path if name_or_path in SHIPPED_DENOISERS else None)
 
 
 def load_classifier(name_or_path: str = "default") -> StreamModel:

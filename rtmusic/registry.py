@@ -8,9 +8,11 @@ from pathlib import Path
 from rtmusic import checkpoint
 from rtmusic.errors import CheckpointError, ParameterError
 
-BUILTIN_MODELS = ("default", "bypass", "lstm-random")
+BUILTIN_MODELS = ("default", "lookahead", "bypass", "lstm-random")
 BUILTIN_SAMPLERATE = 48000
 SHIPPED_DENOISER = "denoiser.rtm"  # inside rtmusic/weights/
+SHIPPED_LOOKAHEAD_DENOISER = "denoiser-lookahead.rtm"  # the same net shaping a frame 5 ms old: +5 ms, cleaner
+SHIPPED_DENOISERS = {"default": SHIPPED_DENOISER, "lookahead": SHIPPED_LOOKAHEAD_DENOISER}
 BUILTIN_CLASSIFIERS = ("default", "classifier-random")
 SHIPPED_CLASSIFIER = "classifier.rtm"  # inside rtmusic/weights/
 TASKS = ("denoise", "classify")
@@ -27,6 +29,12 @@ def checkpoint_path(name_or_path: str) -> Path | None:
         return None
     if name_or_path == "default":
         return shipped_weights_path(SHIPPED_DENOISER)
+    if name_or_path in SHIPPED_DENOISERS:
+        path = shipped_weights_path(SHIPPED_DENOISERS[name_or_path])
+        if path is None:
+            raise CheckpointError(f"the bundled {name_or_path!r} model ({SHIPPED_DENOISERS[name_or_path]}) is missing "
+                                  "from rtmusic/weights/; reinstall rtmusic, or use --model default")
+        return path
     path = Path(name_or_path)
     if path.suffix == ".rtm" or path.exists() or "/" in name_or_path:
         return path

@@ -36,7 +36,7 @@ def test_the_shipped_models_algorithmic_latency_is_the_block_io_convention():
     from rtmusic.bench.conventions import model_conventions
     from rtmusic.processor import load_model
 
-    for name in ("default", "bypass"):
+    for name in ("default", "lookahead", "bypass"):
         model = load_model(name)
         assert model_conventions(model).samples()["window_plus_lookahead"] == model.algorithmic_latency
 
@@ -75,16 +75,18 @@ def test_bad_periods_are_a_usage_error():
     assert result.returncode == 2 and "powers of two" in result.stderr
 
 
-def test_quick_run_on_jack_measures_the_declared_engine_latency(jack_server, tmp_path):
+@pytest.mark.parametrize("name", ["default", "lookahead"])
+def test_quick_run_on_jack_measures_the_declared_engine_latency(jack_server, tmp_path, name):
+    """Both shipped denoisers add, through a real JACK loop, exactly the latency they declare (look-ahead too)."""
     out = tmp_path / "bench"
     env = {**os.environ, **jack_server.env}
     result = subprocess.run(
-        [sys.executable, "-m", "rtmusic", "bench", "--quick", "--model", "default", "--hops", "300", "--no-stress",
+        [sys.executable, "-m", "rtmusic", "bench", "--quick", "--model", name, "--hops", "300", "--no-stress",
          "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=150)
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
     assert {"compute", "live", "load_average_before", "load_average_after", "options"} <= set(results)
-    model = results["compute"]["models"]["default"]
+    model = results["compute"]["models"][name]
     assert set(model["conventions"]["samples"]) == {"window_minus_hop", "window_plus_lookahead", "window_hop_lookahead"}
     assert {"p50_us", "p99_us", "max_us", "realtime_factor"} <= set(model["step"])
     rt = results["live"]["roundtrip"]

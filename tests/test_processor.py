@@ -20,7 +20,7 @@ def _noise(n: int, seed: int = 0, scale: float = 0.1) -> np.ndarray:
 
 
 def test_builtin_names():
-    assert set(BUILTIN_MODELS) == {"default", "bypass", "lstm-random"}
+    assert set(BUILTIN_MODELS) == {"default", "lookahead", "bypass", "lstm-random"}
     bypass = load_model("bypass")
     assert (bypass.name, bypass.kind, bypass.samplerate, bypass.hop, bypass.window) == ("bypass", "bypass", 48000, 240, 480)
     lstm = load_model("lstm-random")
@@ -37,7 +37,7 @@ def test_declared_properties(lstm):
 
 
 def test_unknown_name_lists_the_builtins():
-    with pytest.raises(CheckpointError, match="no model named 'nosuch'.*default, bypass, lstm-random.*.rtm"):
+    with pytest.raises(CheckpointError, match="no model named 'nosuch'.*default, lookahead, bypass, lstm-random.*.rtm"):
         load_model("nosuch")
 
 

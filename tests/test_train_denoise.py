@@ -381,3 +381,11 @@ def test_look_ahead_is_named_in_the_model_card_and_its_latency_in_the_header(tmp
         (run_dir / "config.json").write_text(json.dumps({"model": model, "learning_rate": 1e-4, "steps": 2400}))
     assert "adding look-ahead (0 -> 1 hops" in _warm_start_line(run, parent, {"step": 2000}, 2400)
     assert "5 ms of look-ahead" in architecture({"lookahead_hops": 1, "hop": 240, "samplerate": 48000})
+
+
+def test_the_card_heading_names_the_builtin_its_file_ships_as():
+    from train.export import card_title
+
+    assert card_title("denoiser.rtm") == "rtmusic default denoiser"
+    assert card_title("denoiser-lookahead.rtm") == "rtmusic lookahead denoiser (`--model lookahead`)"
+    assert card_title("mine.rtm") == "rtmusic denoiser `mine.rtm`"

@@ -2,6 +2,7 @@
 
 Writes `rtmusic/weights/denoiser.rtm` (float16 parameters: half the size, and the validation figures are
 re-measured on the float16 weights actually shipped) and its model card `rtmusic/weights/denoiser.md`.
+`--out rtmusic/weights/denoiser-lookahead.rtm` ships the built-in `lookahead` model instead.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from rtmusic import checkpoint
 from rtmusic.models import DenoiserConfig
+from rtmusic.registry import SHIPPED_DENOISERS
 from train.augment import MUSIC_AUGMENTS
 from train.denoise import DEFAULT_RUN_DIR, evaluate, make_forward
 from train.loop import WARM_START_FILE
@@ -126,21 +128,30 @@ def _met(value: float | None, target: float) -> str:
     return "not measured" if value is None else ("met" if value >= target else "not met yet")
 
 
+def card_title(filename: str) -> str:
+    """The card's heading: which built-in name (`--model NAME`) loads these weights, if any."""
+    names = {file: name for name, file in SHIPPED_DENOISERS.items()}
+    if filename not in names:
+        return f"rtmusic denoiser `{filename}`"
+    return f"rtmusic {names[filename]} denoiser" + ("" if names[filename] == "default" else
+                                                   f" (`--model {names[filename]}`)")
+
+
 def model_card(header: dict, figures: dict, summary: dict, train_config: dict, size: int, val_clips: int = 210,
-               val_seconds: float = 6.0) -> str:
+               val_seconds: float = 6.0, filename: str = "denoiser.rtm") -> str:
     cfg = header["config"]
     lineage = "".join(f"\n- {line}" for line in summary.get("lineage", []))
     lookahead_ms = 1000 * cfg.get("lookahead_hops", 0) * cfg["hop"] / cfg["samplerate"]
     latency_ms = 1000 * cfg["window"] / cfg["samplerate"] + lookahead_ms
     fig = "\n".join(f"| {k} | {v:+.2f} dB |" for k, v in figures.items() if k != "score")
-    return f"""# rtmusic default denoiser
+    return f"""# {card_title(filename)}
 
-Causal STFT mask denoiser for music and speech at {cfg['samplerate']} Hz: sqrt-Hann window {cfg['window']}
+{"Low-latency" if lookahead_ms else "Causal"} STFT mask denoiser for music and speech at {cfg['samplerate']} Hz: sqrt-Hann window {cfg['window']}
 samples ({1000 * cfg['window'] / cfg['samplerate']:.0f} ms; algorithmic latency {latency_ms:.0f} ms: window + {lookahead_ms:.0f} ms look-ahead), hop
 {cfg['hop']} ({1000 * cfg['hop'] / cfg['samplerate']:.0f} ms); per-bin log-level features normalised by a running
 level ({cfg['level_tau_s']} s){architecture(cfg)}; dense embedding -> {cfg['layers']} LSTM layers of
 {cfg['hidden']} units -> per-bin gains.
-File: `denoiser.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).
+File: `{filename}`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON header + arrays).
 
 ## Training
 - Data: `python -m train.build_data` (see `train/DATA.md`): music21 corpus rendered with FluidSynth and
@@ -199,7 +210,7 @@ def main(argv=None) -> int:
     summary = training_summary(args.run_dir, header["meta"].get("step"))  # to the exported step
     train_config = _run_config(summary["root_run"]) or _run_config(args.run_dir)  # the first run's recipe
     card = model_card(checkpoint.read_header(args.out), figures, summary, train_config,
-                      args.out.stat().st_size, args.val_clips, args.val_seconds)
+                      args.out.stat().st_size, args.val_clips, args.val_seconds, args.out.name)
     args.out.with_suffix(".md").write_text(card)
     header = checkpoint.read_header(args.out)
     header_meta = {**header["meta"], "validation": figures}

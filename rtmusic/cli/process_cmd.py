@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
                    help="classifier for --task classify: default, classifier-random or a .rtm checkpoint")
     p.add_argument("--labels-out", metavar="FILE.json",
                    help="with classify: write per-second label probabilities here (default: stdout)")
-    p.add_argument("--model", default="default", metavar="NAME|PATH", help="model name or .rtm file (default: %(default)s)")
+    p.add_argument("--model", default="default", metavar="NAME|PATH", help="default, lookahead (5 ms more delay, cleaner), bypass or a .rtm file (default: %(default)s)")
     p.add_argument("--mix", type=float, default=0.0, metavar="0..1", help="blend in the aligned dry input")
     p.add_argument("--atten-lim", type=float, default=None, metavar="DB", help="limit the attenuation to DB decibels")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

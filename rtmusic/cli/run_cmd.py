@@ -18,6 +18,7 @@ EPILOG = """examples:
   rtmusic run                               # default input -> default model -> default output
   rtmusic run --pick                        # choose devices from a table
   rtmusic run -i 2 -o usb --model bypass    # by index / by name substring
+  rtmusic run --model lookahead             # 5 ms more latency (15 ms), cleaner transients
   rtmusic run --atten-lim 12 --record out.wav --duration 60 --stats-json stats.json
   rtmusic run --task classify --labels-jsonl labels.jsonl   # live labels (audio passes through, same latency)
   rtmusic run --task denoise,classify                       # both in one stream, one step per hop
@@ -40,7 +41,8 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", type=int_or_str, metavar="DEV", help="output device: index or name substring")
     p.add_argument("--pick", action="store_true", help="show the device table and ask for input and output")
     p.add_argument("--model", default="default", metavar="NAME|PATH",
-                   help="built-in model (default, bypass, lstm-random) or a .rtm checkpoint (default: %(default)s)")
+                   help="built-in model: default (10 ms), lookahead (15 ms, cleaner), bypass, lstm-random; "
+                        "or a .rtm checkpoint (default: %(default)s)")
     p.add_argument("--task", default="denoise", metavar="TASKS",
                    help="denoise, classify (audio passes through unchanged, delay-aligned) or denoise,classify "
                         "(default: %(default)s)")
