@@ -389,3 +389,15 @@ def test_the_card_heading_names_the_builtin_its_file_ships_as():
     assert card_title("denoiser.rtm") == "rtmusic default denoiser"
     assert card_title("denoiser-lookahead.rtm") == "rtmusic lookahead denoiser (`--model lookahead`)"
     assert card_title("mine.rtm") == "rtmusic denoiser `mine.rtm`"
+
+
+def test_a_run_on_the_larger_data_banks_says_so_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line
+
+    parent, run = tmp_path / "denoise_long", tmp_path / "denoise_bank"
+    for run_dir in (parent, run):  # identical configs: only the data differ, which config.json cannot show
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"model": {"hidden": 192}, "learning_rate": 1e-4, "steps": 2200}))
+    line = _warm_start_line(run, parent, {"step": 2000}, 2200)
+    assert "adding session 18's larger banks (train noise 200 -> 3000 clips, train speech 290 -> 2000)" in line
+    assert "adding" not in _warm_start_line(parent, run, {"step": 2000}, 2200)

@@ -59,6 +59,10 @@ AUGMENT_PARTS = {"colour": "random EQ", "sweep": "moving EQ", "pitch": "resampli
                  "saturate": "saturation", "room": "synthetic rooms"}
 
 
+RUN_DATA_CHANGES = {"denoise_bank": "session 18's larger banks (train noise 200 -> 3000 clips, train speech 290 -> 2000)"}
+"""Data changes a run's config.json cannot show (`train.build_data`'s amounts), by run name."""
+
+
 def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -> str:
     """One model-card line for a run that was warm-started from another."""
     config, parent_config = _run_config(run_dir), _run_config(parent_dir)
@@ -90,6 +94,8 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     extra = tuple(config.get("extra_music_splits") or ())
     if extra and extra != tuple(parent_config.get("extra_music_splits") or ()):
         added.append(f"{config.get('extra_music_share', 0):.0%} of the music from {', '.join(f'`{s}`' for s in extra)}")
+    if run_dir.name in RUN_DATA_CHANGES:
+        added.append(RUN_DATA_CHANGES[run_dir.name])
     return (f"Then `{run_dir.name}`: warm-started from step {start.get('step')} of `{parent_dir.name}`"
             + (f", adding {' and '.join(added)}" if added else "")
             + f"; {steps} steps, new warm-up and cosine decay from lr {config.get('learning_rate', '?')} to its step "

@@ -128,8 +128,8 @@ def get_config(name: str = "default") -> TrainConfig:
                        learning_rate=1e-4, steps=2400)
     if name == "fine-df-wide-aug-bank":  # fine-df-wide-aug-long (--init-from its latest.rtm) on session 18's larger banks:
         # 3000 train noise clips (16.7 h; every earlier run had 200, 1.1 h) and 2000 speech clips (11.7 h; 290, 1.8 h).
-        # The shipped net scored music +6.2 / speech +10.1 dB with the training bank's noises under held-out music and
-        # speech, and +5.2 / +6.9 with fresh noises of the same generators: it had learned the bank's noises, not
-        # noise. With training speech instead of held-out speech (held-out noises), speech rose from +6.9 to +8.1
+        # Under held-out music and speech the shipped net scored music +6.2 / speech +10.1 dB with the 200 noise clips
+        # it trained on and +4.7 / +8.6 with new clips of the same generators: it had learned those clips, not noise.
+        # With training speech instead of held-out speech (held-out noises), speech rose from +6.9 to +8.1
         return replace(get_config("fine-df-wide-aug-long"), learning_rate=1e-4, steps=2200)
     raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'fine-df-wide-aug-bank', 'floor', 'tiny', 'tiny-fine' or 'tiny-fine-df'")
