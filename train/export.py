@@ -59,7 +59,8 @@ AUGMENT_PARTS = {"colour": "random EQ", "sweep": "moving EQ", "pitch": "resampli
                  "saturate": "saturation", "room": "synthetic rooms"}
 
 
-RUN_DATA_CHANGES = {"denoise_bank": "session 18's larger banks (train noise 200 -> 3000 clips, train speech 290 -> 2000)"}
+_BANKS = "session 18's larger banks (train noise 200 -> 3000 clips, train speech 290 -> 2000)"
+RUN_DATA_CHANGES = {"denoise_bank": _BANKS, "denoise_lookahead_bank": _BANKS}
 """Data changes a run's config.json cannot show (`train.build_data`'s amounts), by run name."""
 
 
