@@ -248,7 +248,11 @@ def test_tiny_training_checkpoints_evaluates_resumes_and_benches(quick_data, tmp
 
 def test_init_from_starts_a_new_run_from_trained_weights(quick_data, tmp_path):
     source = tmp_path / "source"
-    assert _train(source, quick_data).returncode == 0
+    trained_run = _train(source, quick_data, "--ema-decay", "0.9")  # the source keeps a weight average too
+    assert trained_run.returncode == 0, trained_run.stderr[-2000:]
+    assert checkpoint.read_header(source / "ema.rtm")["meta"] == {"step": 4, "ema_decay": 0.9}
+    evals = [json.loads(line) for line in (source / "metrics.jsonl").read_text().splitlines() if "score" in line]
+    assert evals and all("ema_map" in r and "map" in r for r in evals)
     _, trained = checkpoint.load(source / "latest.rtm")
 
     # One step with a fresh schedule: the warm-up's first learning rate is 0, so the weights are the source's.

@@ -67,6 +67,45 @@ def test_tiny_training_checkpoints_evaluates_and_resumes(quick_data, tmp_path):
     assert out.shape == x.shape and np.all(np.isfinite(out))
 
 
+def test_weight_average_is_kept_validated_and_resumed(quick_data, tmp_path):
+    run_dir = tmp_path / "run"
+    first = _train(run_dir, quick_data, "--ema-decay", "0.5")
+    assert first.returncode == 0, first.stderr[-2000:]
+    for name in ("ema.rtm", "best_ema.rtm", "best_ema.json"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "config.json").read_text())["ema_decay"] == 0.5
+    evals = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if "score" in line]
+    assert evals and all("ema_score" in r and "ema_sisdri_music" in r and "score" in r for r in evals)
+    ema_header, ema_weights = checkpoint.load(run_dir / "ema.rtm")
+    _, raw_weights = checkpoint.load(run_dir / "latest.rtm")
+    assert ema_header["meta"] == {"step": 4, "ema_decay": 0.5}
+    import jax
+
+    differs = [not np.array_equal(e, r) for e, r in
+               zip(jax.tree_util.tree_leaves(ema_weights), jax.tree_util.tree_leaves(raw_weights))]
+    assert len(differs) > 1 and any(differs)  # an average of steps 1-4, not the weights of step 4
+
+    second = _train(run_dir, quick_data, "--ema-decay", "0.5", "--steps", "6")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "starts again" not in second.stderr  # the stored average of step 4 was picked up
+    assert checkpoint.read_header(run_dir / "ema.rtm")["meta"]["step"] == 6
+    out = Processor(model_from_checkpoint(run_dir / "ema.rtm")).prepare().process(np.zeros(4800, np.float32)).out
+    assert np.all(np.isfinite(out))
+
+
+def test_weight_average_update_moves_a_fraction_of_the_way():
+    import jax.numpy as jnp
+
+    from train import loop
+
+    update = loop.make_ema_update(0.75)
+    ema = update({"a": jnp.zeros(3), "b": {"c": jnp.full(2, 4.0)}}, {"a": jnp.ones(3), "b": {"c": jnp.zeros(2)}})
+    np.testing.assert_allclose(ema["a"], 0.25)
+    np.testing.assert_allclose(ema["b"]["c"], 3.0)
+    with pytest.raises(ValueError, match="decay"):
+        loop.make_ema_update(1.0)
+
+
 def test_export_ships_float16_weights_with_a_model_card(quick_data, tmp_path):
     run_dir = tmp_path / "run"
     assert _train(run_dir, quick_data).returncode == 0

@@ -142,7 +142,8 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
         audio_seconds_per_batch=config.batch_size * sampler.n_samples / config.model.samplerate,
         evaluate=lambda weights: evaluate(forward, weights, val, config.model, skip_hops(config)),
         describe_train=lambda m: f"bce {m['loss']:.4f}",
-        describe_eval=lambda f: f"val mAP {f['map']:.3f}, macro-F1 {f['macro_f1']:.3f}, BCE {f['val_bce']:.4f}",
+        describe_eval=lambda f: (f"val mAP {f['map']:.3f}, macro-F1 {f['macro_f1']:.3f}, BCE {f['val_bce']:.4f}"
+                                 + (f" | EMA mAP {f['ema_map']:.3f}" if "ema_map" in f else "")),
         curves=CURVES, close=sampler.close,
         complete_config=lambda stored: ClassifierConfig.from_dict(stored).to_dict(),
         val_set=config.val_music_split or "val",

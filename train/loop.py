@@ -4,7 +4,10 @@ A task (denoiser, classifier) supplies only what differs — its loss, batches, 
 `Task`; `fit` runs the loop. Runs are data-parallel over every visible JAX device with `jax.sharding`
 (batch split along a 'data' mesh axis, weights replicated), so one command serves one CPU, several GPUs
 or a TPU host. Checkpoints (no pickle) are written every `checkpoint_every` steps; a run resumes from the
-latest one, and `best.rtm` keeps the best validation score.
+latest one, and `best.rtm` keeps the best validation score. With `ema_decay` set, an exponential moving
+average of the weights is kept beside them (`ema.rtm`), validated with them (figures prefixed `ema_`), and
+its best kept as `best_ema.rtm`: an average over the last few hundred steps smooths out the noise of small
+batches at a high learning rate, so it can be worth more than the weights of any one step.
 """
 
 from __future__ import annotations
@@ -112,6 +115,52 @@ def load_state(run_dir: Path, optimizer, kind: str, model_config: dict,
     return TrainState(jnp.int32(step), weights, jax.tree_util.tree_unflatten(treedef, leaves))
 
 
+# ---- weight averaging ---------------------------------------------------------------------------------
+EMA_FILE, BEST_EMA_FILE, BEST_EMA_JSON = "ema.rtm", "best_ema.rtm", "best_ema.json"
+
+
+def make_ema_update(decay: float) -> Callable:
+    """ema_update(ema, weights) -> ema moved (1 - decay) of the way to weights; jitted, `ema` donated."""
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"ema decay must be in (0, 1), got {decay}")
+
+    def update(ema, weights):
+        return jax.tree_util.tree_map(lambda e, w: e + (1.0 - decay) * (w - e), ema, weights)
+
+    return jax.jit(update, donate_argnums=(0,))
+
+
+def load_ema(run_dir: Path, weights, kind: str, step: int):
+    """The run's stored average if it is of this step, else a copy of `weights` (a fresh average starts there)."""
+    path = run_dir / EMA_FILE
+    if path.exists():
+        header, ema = checkpoint.load(path)
+        if header.get("kind") == kind and header.get("meta", {}).get("step") == step:
+            ema = jax.tree_util.tree_map(jnp.asarray, ema)
+            if jax.tree_util.tree_structure(ema) == jax.tree_util.tree_structure(weights):
+                return ema
+        print(f"train: {path} is not of step {step}; the average starts again from the weights",
+              file=sys.stderr, flush=True)
+    return jax.tree_util.tree_map(jnp.array, weights)  # a copy: the weights' buffers are donated each step
+
+
+def save_ema(run_dir: Path, ema, step: int, decay: float, kind: str, model_config: dict) -> None:
+    checkpoint.save(run_dir / EMA_FILE, jax.device_get(ema), kind=kind, config=model_config,
+                    meta={"step": step, "ema_decay": decay})
+
+
+def _read_best(path: Path, val_set: str) -> float:
+    """The stored best score, or -inf when there is none or it was scored on another validation set."""
+    if not path.exists():
+        return -np.inf
+    stored = json.loads(path.read_text())
+    if stored.get("val_set", "val") == val_set:
+        return stored["score"]
+    print(f"train: {path.name} (step {stored.get('step')}) was scored on {stored.get('val_set', 'val')!r}, "
+          f"this run validates on {val_set!r}: the next evaluation starts a new best", file=sys.stderr, flush=True)
+    return -np.inf
+
+
 # ---- warm starts -------------------------------------------------------------------------------------
 WARM_START_FILE = "init_from.json"  # in a warm-started run dir: where its weights came from (export sums the lineage)
 
@@ -170,7 +219,10 @@ def plot_curves(run_dir: Path, spec: CurvesSpec) -> None:
     for key in spec.val_keys:
         pts = [(r["step"], r[key]) for r in val_rows if key in r]
         if pts:
-            ax2.plot(*zip(*pts), marker="o", label=key)
+            (line,) = ax2.plot(*zip(*pts), marker="o", label=key)
+            ema_pts = [(r["step"], r[f"ema_{key}"]) for r in val_rows if f"ema_{key}" in r]
+            if ema_pts:
+                ax2.plot(*zip(*ema_pts), marker="x", ls="--", color=line.get_color(), label=f"{key} (EMA)")
     if spec.zero_line:
         ax2.axhline(0, color="k", lw=0.5)
     if spec.val_ylim:
@@ -223,16 +275,14 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
                 (run_dir / stale).unlink()
     state = jax.device_put(state, sharding.replicated)
     start_step = int(state.step)
-    best_file = run_dir / "best.json"
-    best = -np.inf
-    if best_file.exists():
-        stored = json.loads(best_file.read_text())
-        if stored.get("val_set", "val") == task.val_set:
-            best = stored["score"]
-        else:
-            print(f"train: best.json (step {stored.get('step')}) was scored on {stored.get('val_set', 'val')!r}, "
-                  f"this run validates on {task.val_set!r}: the next evaluation starts a new best",
-                  file=sys.stderr, flush=True)
+    best_file, best_ema_file = run_dir / "best.json", run_dir / BEST_EMA_JSON
+    best = _read_best(best_file, task.val_set)
+    ema_decay = float(getattr(config, "ema_decay", 0.0) or 0.0)
+    ema = ema_update = None
+    if ema_decay > 0.0:
+        ema_update = make_ema_update(ema_decay)
+        ema = jax.device_put(load_ema(run_dir, state.weights, task.kind, start_step), sharding.replicated)
+        best_ema = _read_best(best_ema_file, task.val_set)
     deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
     last_figures: dict[str, float] = {}
     columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
@@ -245,6 +295,8 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
             for step in range(start_step, config.steps):
                 batch = [jax.device_put(jnp.asarray(x), sharding.data) for x in task.next_batch()]
                 state, metrics = train_step(state, *batch)
+                if ema is not None:
+                    ema = ema_update(ema, state.weights)
                 audio_seconds += task.audio_seconds_per_batch
                 done = step + 1
                 if done % config.log_every == 0 or done == config.steps:
@@ -256,8 +308,20 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
                     bar.update(bar_task, completed=done, info=f"{task.describe_train(metrics)} | {rate:5.1f} s audio/s")
                 if done % config.checkpoint_every == 0 or done == config.steps:
                     save_state(run_dir, state, task.kind, task.model_config)
+                    if ema is not None:
+                        save_ema(run_dir, ema, done, ema_decay, task.kind, task.model_config)
                 if done % config.eval_every == 0 or done == config.steps:
                     last_figures = task.evaluate(state.weights)
+                    if ema is not None:
+                        ema_figures = task.evaluate(ema)
+                        last_figures = {**last_figures, **{f"ema_{k}": v for k, v in ema_figures.items()}}
+                        if ema_figures["score"] > best_ema:
+                            best_ema = ema_figures["score"]
+                            checkpoint.save(run_dir / BEST_EMA_FILE, jax.device_get(ema), kind=task.kind,
+                                            config=task.model_config,
+                                            meta={"step": done, "ema_decay": ema_decay, "validation": ema_figures})
+                            best_ema_file.write_text(json.dumps(
+                                {"step": done, "val_set": task.val_set, "ema_decay": ema_decay, **ema_figures}, indent=1))
                     log.write(json.dumps({"step": done, "time": time.time(), **last_figures}) + "\n")
                     log.flush()
                     if last_figures["score"] > best:
@@ -270,6 +334,8 @@ def fit(config, run_dir: Path, task: Task, train_step, sharding: Sharding, optim
                     bar.console.log(f"step {done}: {task.describe_eval(last_figures)}")
                 if deadline is not None and time.monotonic() > deadline:
                     save_state(run_dir, state, task.kind, task.model_config)
+                    if ema is not None:
+                        save_ema(run_dir, ema, done, ema_decay, task.kind, task.model_config)
                     break
     finally:
         task.close()
@@ -288,6 +354,9 @@ def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_ru
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
     parser.add_argument("--learning-rate", type=float, default=None, metavar="LR",
                         help="override the peak learning rate (e.g. a lower one for another cycle of a warm start)")
+    parser.add_argument("--ema-decay", type=float, default=None, metavar="D",
+                        help="also keep and validate a moving average of the weights (e.g. 0.998: about the "
+                             "last 500 steps); 0 turns it off")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
     parser.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --run-dir")
     parser.add_argument("--no-progress", action="store_true")
@@ -305,4 +374,8 @@ def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_ru
         if not args.learning_rate > 0:
             parser.error(f"--learning-rate must be positive, got {args.learning_rate}")
         config = replace(config, learning_rate=args.learning_rate)
+    if args.ema_decay is not None:
+        if not 0.0 <= args.ema_decay < 1.0:
+            parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
+        config = replace(config, ema_decay=args.ema_decay)
     return config, args

@@ -40,6 +40,9 @@ class ClassifyTrainConfig:
     # How training music crops are re-timbred: a name of train.augment.MUSIC_AUGMENTS ("none", "colour":
     # a random EQ on 70 %, "timbre": that EQ, sometimes moving, plus resampling, saturation and a room).
     music_augment: str = "colour"
+    # Exponential moving average of the weights (0 = off; `--ema-decay`): validated beside the raw weights and
+    # kept as ema.rtm / best_ema.rtm (train/loop.py)
+    ema_decay: float = 0.0
 
     def to_dict(self) -> dict:
         data = asdict(self)

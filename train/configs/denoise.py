@@ -42,6 +42,9 @@ class TrainConfig:
     music_augment: str = "none"
     extra_music_splits: tuple[str, ...] = ()
     extra_music_share: float = 0.0
+    # Exponential moving average of the weights (0 = off; `--ema-decay`): validated beside the raw weights and
+    # kept as ema.rtm / best_ema.rtm (train/loop.py)
+    ema_decay: float = 0.0
 
     def to_dict(self) -> dict:
         data = asdict(self)
