@@ -92,6 +92,15 @@ def test_weight_average_is_kept_validated_and_resumed(quick_data, tmp_path):
     out = Processor(model_from_checkpoint(run_dir / "ema.rtm")).prepare().process(np.zeros(4800, np.float32)).out
     assert np.all(np.isfinite(out))
 
+    result = subprocess.run(
+        [sys.executable, "-m", "train.export", "--run-dir", str(run_dir), "--checkpoint", "ema.rtm", "--data-dir",
+         str(quick_data), "--out", str(tmp_path / "averaged.rtm"), "--val-clips", "4", "--val-seconds", "0.5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert checkpoint.read_header(tmp_path / "averaged.rtm")["meta"]["ema_decay"] == 0.5
+    card = (tmp_path / "averaged.md").read_text()
+    assert "from step 6, as the moving average of the run's weights (decay 0.5: about the last 2 steps)" in card
+
 
 def test_weight_average_update_moves_a_fraction_of_the_way():
     import jax.numpy as jnp

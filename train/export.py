@@ -23,6 +23,7 @@ from rtmusic.models import DenoiserConfig
 from rtmusic.registry import SHIPPED_DENOISERS
 from train.augment import MUSIC_AUGMENTS
 from train.denoise import DEFAULT_RUN_DIR, evaluate, make_forward
+from train import loop
 from train.loop import WARM_START_FILE
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
@@ -186,7 +187,7 @@ SI-SDR improvements are output-vs-clean minus noisy-vs-clean; `music15_preservat
 music at 15 dB SNR (must not be negative); `clean_sisdr` is the SI-SDR of the output on clean input.
 Side-by-side figures with other denoisers: `python -m bench.quality` (bench/README.md).
 
-Exported {time.strftime('%Y-%m-%d')} from step {header['meta'].get('step')}.
+Exported {time.strftime('%Y-%m-%d')} from step {header['meta'].get('step')}{loop.averaged_note(header['meta'])}.
 """
 
 
@@ -206,7 +207,9 @@ def main(argv=None) -> int:
     config = DenoiserConfig.from_dict(header["config"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save(args.out, weights, kind="denoiser", config=header["config"],
-                    meta={"step": header["meta"].get("step"), "trained_by": "train.denoise"}, dtype="float16")
+                    meta={"step": header["meta"].get("step"), "trained_by": "train.denoise",
+                          **({"ema_decay": header["meta"]["ema_decay"]} if header["meta"].get("ema_decay") else {})},
+                    dtype="float16")
     _, shipped = checkpoint.load(args.out)
     val = make_validation_set(data_dir(args.data_dir), args.val_clips, args.val_seconds, seed=1234)
     hop = config.hop

@@ -23,6 +23,7 @@ from rtmusic.models import ClassifierConfig
 from train.classify import DEFAULT_RUN_DIR, VAL_SEED, evaluate, make_forward
 from train.configs.classify import config_name, get_config
 from train.datapaths import SPLIT_MADE_BY
+from train import loop
 from train.export import training_summary
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
@@ -93,7 +94,7 @@ Window statistic: {WINDOW_STATISTIC}. mAP **{figures['map']:.3f}**, macro-F1 {fi
 |---|---|
 {rows}
 
-Exported {time.strftime('%Y-%m-%d')} from step {header['meta'].get('step')}.
+Exported {time.strftime('%Y-%m-%d')} from step {header['meta'].get('step')}{loop.averaged_note(header['meta'])}.
 """
 
 
@@ -112,7 +113,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.run_dir / args.checkpoint} is a {header.get('kind')} checkpoint, not a classifier")
     config = ClassifierConfig.from_dict(header["config"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"step": header["meta"].get("step"), "trained_by": "train.classify"}
+    meta = {"step": header["meta"].get("step"), "trained_by": "train.classify",
+            **({"ema_decay": header["meta"]["ema_decay"]} if header["meta"].get("ema_decay") else {})}
     checkpoint.save(args.out, weights, kind="classifier", config=header["config"], meta=meta, dtype="float16")
     _, shipped = checkpoint.load(args.out)
     train_config = json.loads((args.run_dir / "config.json").read_text())

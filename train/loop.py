@@ -149,6 +149,14 @@ def save_ema(run_dir: Path, ema, step: int, decay: float, kind: str, model_confi
                     meta={"step": step, "ema_decay": decay})
 
 
+def averaged_note(meta: dict) -> str:
+    """The model card's words for a checkpoint that is a weight average ('' for plain weights)."""
+    decay = meta.get("ema_decay")
+    if not decay:
+        return ""
+    return f", as the moving average of the run's weights (decay {decay}: about the last {round(1 / (1 - decay))} steps)"
+
+
 def _read_best(path: Path, val_set: str) -> float:
     """The stored best score, or -inf when there is none or it was scored on another validation set."""
     if not path.exists():
