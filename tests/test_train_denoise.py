@@ -449,3 +449,14 @@ def test_a_run_on_the_larger_data_banks_says_so_in_the_model_card(tmp_path):
     line = _warm_start_line(run, parent, {"step": 2000}, 2200)
     assert "adding session 18's larger banks (train noise 200 -> 3000 clips, train speech 290 -> 2000)" in line
     assert "adding" not in _warm_start_line(parent, run, {"step": 2000}, 2200)
+
+
+def test_a_run_on_the_larger_train_music_says_so_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line
+
+    parent, run = tmp_path / "denoise_bank", tmp_path / "denoise_music"
+    for run_dir in (parent, run):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"model": {"hidden": 192}, "learning_rate": 1e-4, "steps": 2200}))
+    line = _warm_start_line(run, parent, {"step": 2200}, 2200)
+    assert "adding session 19's larger train music (400 -> 1600 clips)" in line

@@ -47,7 +47,7 @@ class Amounts:
     noise_seconds: float
 
 
-FULL = Amounts(music_clips={"train": 400, "val": 38}, music_seconds=(20.0, 60.0),
+FULL = Amounts(music_clips={"train": 1600, "val": 38}, music_seconds=(20.0, 60.0),
                speech_clips={"train": 2000, "val": 40}, speech_sentences=(2, 7),
                noise_clips={"train": 3000, "val": 36}, noise_seconds=20.0)
 QUICK = Amounts(music_clips={"train": 2, "val": 1}, music_seconds=(3.0, 4.0),
