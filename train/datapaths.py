@@ -62,6 +62,9 @@ TRAIN_FAMILIES_VOICED_2_SPLIT = "train_families_voiced_2"
 TRAIN_FAMILIES_VOICED_3_SPLIT = "train_families_voiced_3"
 """Music only: fresh arrangements re-voiced as _2 but played from key zones up to an octave off."""
 
+TRAIN_FAMILIES_SYNTH_SPLIT = "train_families_synth"
+"""Music only: fresh arrangements whose featured family (and half the other parts) is synthesised from scratch."""
+
 MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT,
                  "families": FAMILIES_SPLIT, "families-unseen-soundfonts": FAMILIES_UNSEEN_SPLIT}
 """Where evaluations take their music from: the val split itself (None) or another packed music split."""
@@ -87,7 +90,8 @@ SPLIT_MADE_BY = {UNSEEN_SF_SPLIT: "train.render_unseen", VAL_EXCERPTS_SPLIT: "tr
                  TRAIN_FAMILIES_SPLIT: "train.render_families --split train --per-family 100",
                  TRAIN_FAMILIES_VOICED_SPLIT: "train.render_families --split train-voiced --per-family 100",
                  TRAIN_FAMILIES_VOICED_2_SPLIT: "train.render_families --split train-voiced-2 --per-family 100",
-                 TRAIN_FAMILIES_VOICED_3_SPLIT: "train.render_families --split train-voiced-3 --per-family 100"}
+                 TRAIN_FAMILIES_VOICED_3_SPLIT: "train.render_families --split train-voiced-3 --per-family 100",
+                 TRAIN_FAMILIES_SYNTH_SPLIT: "train.render_families --split train-synth --per-family 100"}
 """The module that renders each extra music split (train and val come from train.build_data)."""
 
 

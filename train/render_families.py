@@ -5,6 +5,7 @@
     python -m train.render_families --split train-voiced --per-family 100                # re-voiced training set
     python -m train.render_families --split train-voiced-2 --per-family 100              # more strongly re-voiced
     python -m train.render_families --split train-voiced-3 --per-family 100              # and stretched an octave
+    python -m train.render_families --split train-synth --per-family 100                 # synthesised instruments
 
 Why this exists: the val split is 38 clips drawn like the training data, so a family can sound in just
 two or three of them (its bowed strings: none), and a per-label AP rests on a handful of windows. This
@@ -28,6 +29,10 @@ FluidR3 preset has, so the classifier learns families rather than one soundfont'
 plays each from key zones up to 7 semitones away, tuned back (a small soundfont's stretched samples).
 ``--split train-voiced-3`` (``train_families_voiced_3``): fresh arrangements voiced as ``-2`` but from key
 zones up to an octave away, as a soundfont with one sample per octave plays most notes.
+``--split train-synth`` (``train_families_synth``): fresh arrangements whose featured family, and each other
+pitched part with even odds, is played by an instrument synthesised from scratch (`train.synth_voices`: struck
+and plucked strings, drawbar and reed organs, bowed sections, sung vowels, brass, reeds, flutes, subtractive
+and FM synths) in its own room, the rest by FluidR3: timbres of known families from no soundfont at all.
 
 All are packed like any music split, with labels from the MIDI note activity. Idempotent: rendered clips
 are kept in ``clips/<split>/music/`` and skipped, so an interrupted run resumes with the same command.
@@ -46,18 +51,22 @@ import numpy as np
 from train import datapaths
 from train.datapaths import (FAMILIES_SPLIT, FAMILIES_UNSEEN_SPLIT, SAMPLE_RATE, SAMPLES_PER_FRAME,
                              TRAIN_FAMILIES_SPLIT, TRAIN_FAMILIES_VOICED_2_SPLIT,
-                             TRAIN_FAMILIES_VOICED_3_SPLIT, TRAIN_FAMILIES_VOICED_SPLIT)
+                             TRAIN_FAMILIES_SYNTH_SPLIT, TRAIN_FAMILIES_VOICED_3_SPLIT,
+                             TRAIN_FAMILIES_VOICED_SPLIT)
 
-SPLITS = ("val", "train", "train-voiced", "train-voiced-2", "train-voiced-3")
+SPLITS = ("val", "train", "train-voiced", "train-voiced-2", "train-voiced-3", "train-synth")
 SEED_BASE = {"val": 7_000_000, "train": 8_000_000, "train-voiced": 9_000_000, "train-voiced-2": 10_000_000,
-             "train-voiced-3": 11_000_000}
+             "train-voiced-3": 11_000_000, "train-synth": 12_000_000}
 """Seeds per source split (build_data's music uses 5_000_000 + ...): no arrangement is shared."""
 TRAINING_OUTPUT = {"train": TRAIN_FAMILIES_SPLIT, "train-voiced": TRAIN_FAMILIES_VOICED_SPLIT,
-                   "train-voiced-2": TRAIN_FAMILIES_VOICED_2_SPLIT, "train-voiced-3": TRAIN_FAMILIES_VOICED_3_SPLIT}
+                   "train-voiced-2": TRAIN_FAMILIES_VOICED_2_SPLIT, "train-voiced-3": TRAIN_FAMILIES_VOICED_3_SPLIT,
+                   "train-synth": TRAIN_FAMILIES_SYNTH_SPLIT}
 """The packed split each training source split renders into (FluidR3 only: unseen soundfonts stay unheard)."""
 VOICING = {"train-voiced": {}, "train-voiced-2": dict(layer_p=0.5, voice_p=1.0, stretch=7),
            "train-voiced-3": dict(layer_p=0.5, voice_p=1.0, stretch=12)}
 """`render_music.draw_voicing` settings of the re-voiced splits."""
+SYNTHESISED = {"train-synth": 0.5}
+"""Splits whose parts `train.synth_voices` plays: the featured family's always, each other pitched part with these odds."""
 MAX_PER_FAMILY = 1000  # seeds of one family stay below the next family's
 DEFAULT_PER_FAMILY = 8
 DEFAULT_SECONDS = 10.0
@@ -150,6 +159,52 @@ def _arrange(family: str, seed: int, seconds: float, pieces: dict[str, list], us
     raise RuntimeError(f"no piece of the split gave a {family} clip in {ATTEMPTS} tries: " + "; ".join(errors))
 
 
+def render_synthesised(seed: int, tracks: list, settings: dict, n_samples: int, soundfont: Path, featured: str,
+                       other_p: float) -> tuple[np.ndarray, list[dict]]:
+    """Audio of an arrangement whose `featured` family's parts (and each other pitched part with odds `other_p`)
+    are played by `train.synth_voices` instruments in a synthetic room, the rest by `soundfont`; and the
+    instruments drawn, for the clip's description.
+
+    Levels: each synthesised part gets the RMS a soundfont part of the clip has on average, times its CC7 volume
+    squared and a random 0.5-1.4, so a featured part stays as prominent as the arrangement made it.
+    """
+    from train import render_music, synth_voices
+    from train.render_unseen import render_with
+
+    rng = np.random.default_rng([seed, 2])
+    chosen = [t for t in tracks if t.channel != render_music.DRUM_CHANNEL and t.program in synth_voices.FAMILY_OF_PROGRAM
+              and (synth_voices.FAMILY_OF_PROGRAM[t.program] == featured or rng.random() < other_p)]
+    rest = [t for t in tracks if t not in chosen]
+    sampled = render_with(rest, settings, n_samples, soundfont) if rest else np.zeros(n_samples, np.float32)
+    sounding = [t for t in rest if len(t.notes)]
+    reference = float(np.sqrt(np.mean(sampled ** 2)) / np.sqrt(len(sounding))) if sounding else 0.1
+    synthesised, instruments = np.zeros(n_samples), []
+    for track in chosen:
+        instrument = synth_voices.draw_instrument(rng, track.program)
+        audio = synth_voices.render_track(rng, track, n_samples, instrument).astype(np.float64)
+        rms = float(np.sqrt(np.mean(audio ** 2)))
+        if rms > 0:
+            synthesised += audio * reference * (track.volume / 110) ** 2 * rng.uniform(0.5, 1.4) / rms
+        instruments.append({"channel": track.channel, "program": track.program, "family": instrument["family"],
+                            **{k: v for k, v in instrument.items() if isinstance(v, (int, float, str)) and k != "family"}})
+    if chosen:
+        synthesised = _in_room(rng, synthesised)
+    return (sampled + synthesised).astype(np.float32), instruments
+
+
+def _in_room(rng: np.random.Generator, audio: np.ndarray) -> np.ndarray:
+    """`audio` in a synthetic room: exponentially decaying noise (RT60 0.1-1.5 s) mixed in at 5-40 %."""
+    from scipy import signal
+
+    rt60 = rng.uniform(0.1, 1.5)
+    n = int(rt60 * SAMPLE_RATE)
+    tail = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / n)
+    tail = signal.sosfilt(signal.butter(1, rng.uniform(2000, 12000), fs=SAMPLE_RATE, output="sos"), tail)
+    wet = signal.fftconvolve(audio, tail / np.sqrt(np.sum(tail ** 2)))[: len(audio)]
+    mix = rng.uniform(0.05, 0.4)
+    return (1 - mix) * audio + mix * wet * np.sqrt(np.mean(audio ** 2) / (np.mean(wet ** 2) + 1e-20))
+
+
 def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEFAULT_SECONDS, *,
           split: str = "val", log=print) -> dict:
     """Render (or reuse) every clip of `split`'s pieces in each of its soundfonts and pack the splits."""
@@ -187,7 +242,11 @@ def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEF
         n_samples = int(min(length, seconds) * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
         labels = render_music.label_activity(tracks, n_samples // SAMPLES_PER_FRAME)
         for job, (_, font, font_file), meta_file in zip(mine, fonts, metas):
-            audio = render_with(tracks, settings, n_samples, font_file)
+            if split in SYNTHESISED:
+                audio, meta["synthesised"] = render_synthesised(seed, tracks, settings, n_samples, font_file, family,
+                                                                SYNTHESISED[split])
+            else:
+                audio = render_with(tracks, settings, n_samples, font_file)
             if not np.abs(audio).max() > 1e-4:
                 raise RuntimeError(f"{font_file} rendered silence for {name}; check that FluidSynth can read it.")
             paths = build_data._paths(root, job)
@@ -210,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.render_families", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=SPLITS, default="val",
-                        help="pieces to draw from: val (the evaluation sets, default), train (train_families) or "
-                             "train-voiced / -2 / -3 (train_families_voiced[_2|_3]: training pieces re-voiced)")
+                        help="pieces to draw from: val (the evaluation sets, default), train (train_families), "
+                             "train-voiced / -2 / -3 (train_families_voiced[_2|_3]: training pieces re-voiced) or "
+                             "train-synth (train_families_synth: parts played by synthesised instruments)")
     parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
                         help="clips per family (11 pitched families + drums; default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="clip length (default: %(default)s)")
