@@ -288,3 +288,29 @@ def test_missing_families_split_names_its_command(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="python -m train.render_families"):
         make_validation_set(tmp_path, n_clips=21, seconds=1.0, music_split=datapaths.FAMILIES_SPLIT)
+
+
+# ---- what the classifier hears when one family plays alone (bench.family_confusion) ------------------------
+def test_solo_windows_are_those_where_only_the_family_sounds():
+    from bench.family_confusion import solo_windows
+
+    labels = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [0, 0, 0], [1, 0, 0]], np.uint8)  # piano, organ, drums
+    assert solo_windows(labels, 0).tolist() == [True, False, False, False, True]
+    assert solo_windows(labels, 1).tolist() == [False] * 5
+
+
+def test_family_confusion_reports_every_family_against_every_label(data, tmp_path):
+    from bench import family_confusion
+    from train import render_families
+
+    assert family_confusion.main(["--data-dir", str(data), "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "results.json").read_text())
+    pitched = [f for f in render_families.families() if f != render_families.DRUMS]
+    assert report["families"] == pitched and report["split"] == datapaths.FAMILIES_UNSEEN_SPLIT
+    table = np.array(report["mean_probability"])
+    assert table.shape == (len(pitched), len(report["labels"])) and ((table >= 0) & (table <= 1)).all()
+    heard = np.array(report["windows"]) > 0
+    assert heard.sum() >= 3  # the solo clips of the 2 s set
+    assert (table[heard].sum(axis=1) > 0).all() and not table[~heard].any()
+    assert (tmp_path / "confusion.png").stat().st_size > 0
+    assert "| piano |" in (tmp_path / "summary.md").read_text()

@@ -157,7 +157,8 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # train_families_synth (`--split train-synth`: the featured family, and half the other parts, played by
         # instruments synthesised from scratch, `train.synth_voices`) beside the strongly re-voiced
         # train_families_voiced_2, 30 % of the music crops each. v2-scratch showed that more FluidR3, however
-        # re-voiced, does not carry to an unseen soundfont (session 19: 0.506 mAP there against 0.549).
+        # re-voiced, does not carry to an unseen soundfont (session 19: 0.506 mAP there against 0.549). Session 20,
+        # 1000 steps: 0.710 val_families, 0.552 on the TimGM6mb families (0.549): no gain (bench/results/session20_classifier)
         return replace(get_config("v1-conv-fine-voiced-2"),
                        extra_music_splits=("train_families_voiced_2", "train_families_synth"), extra_music_share=0.6,
                        ema_decay=0.998)
