@@ -53,7 +53,7 @@ class ClassifyTrainConfig:
 CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v1-conv-band", "v1-conv-fine",
                 "v1-conv-fine-wide", "v1-conv-fine-aug", "v1-conv-fine-voiced",
                 "v1-conv-fine-voiced-half", "v1-conv-fine-voiced-2", "v1-conv-fine-voiced-3",
-                "v1-conv-fine-voiced-all", "v2-scratch", "v1-conv-fine-synth")
+                "v1-conv-fine-voiced-all", "v2-scratch", "v1-conv-fine-synth", "v1-conv-fine-synth-half")
 
 
 def config_name(stored: dict) -> str | None:
@@ -162,4 +162,9 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         return replace(get_config("v1-conv-fine-voiced-2"),
                        extra_music_splits=("train_families_voiced_2", "train_families_synth"), extra_music_share=0.6,
                        ema_decay=0.998)
+    if name == "v1-conv-fine-synth-half":  # v1-conv-fine-synth continued (--init-from its run) with half the music crops
+        # synthesised and none re-voiced: its first cycle raised voice (0.33 -> 0.43) and guitar (0.21 -> 0.27) as
+        # heard alone in TimGM6mb (bench.family_confusion) but cost organ and piano; does more of it keep the gains?
+        return replace(get_config("v1-conv-fine-synth"), extra_music_splits=("train_families_synth",),
+                       extra_music_share=0.5)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
