@@ -165,6 +165,7 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
     if name == "v1-conv-fine-synth-half":  # v1-conv-fine-synth continued (--init-from its run) with half the music crops
         # synthesised and none re-voiced: its first cycle raised voice (0.33 -> 0.43) and guitar (0.21 -> 0.27) as
         # heard alone in TimGM6mb (bench.family_confusion) but cost organ and piano; does more of it keep the gains?
+        # Session 20, 1000 steps: TimGM6mb families 0.559 (0.549), unseen-soundfont scenes 0.584 (0.606): no
         return replace(get_config("v1-conv-fine-synth"), extra_music_splits=("train_families_synth",),
                        extra_music_share=0.5)
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
