@@ -54,13 +54,13 @@ def _resonance_gain(freqs: np.ndarray, peaks: list, floor: float = 1.0) -> np.nd
     """Gain at `freqs` of fixed resonances (a body, a vowel's formants): independent of the note's pitch."""
     gain = np.full(freqs.shape, floor)
     for centre, rel_bw, g in peaks:
-        gain += (g - 0.0) / (1.0 + ((freqs - centre) / (0.5 * rel_bw * centre)) ** 2)
+        gain += g / (1.0 + ((freqs - centre) / (0.5 * rel_bw * centre)) ** 2)
     return gain
 
 
 def _base(**overrides) -> dict:
     """Defaults of one instrument recipe; every family draws some of them."""
-    p = dict(tilt=1.0, even=1.0, inharm=0.0, ratios=None, comb=None, peaks=[], peak_floor=1.0,
+    p = dict(tilt=1.0, even=1.0, inharm=0.0, ratios=None, ratio_amps=None, comb=None, peaks=[], peak_floor=1.0,
              attack=0.01, decay=0.2, sustain=1.0, release=0.03, percussive=False, tau=1.0, tau_pitch=0.0,
              partial_decay=0.0, two_stage=0.0, bright=0.0, vib_rate=5.0, vib_cents=0.0, vib_delay=0.0,
              trem_rate=5.0, trem_depth=0.0, unison=1, detune_cents=0.0, noise=0.0, noise_band=(1.0, 8.0),
@@ -259,7 +259,6 @@ def draw_instrument(rng: np.random.Generator, program: int) -> dict:
     if family is None:
         raise ValueError(f"GM program {program} has no synthesised family; one of {', '.join(FAMILIES)}")
     params = RECIPES[family](rng, program)
-    params.setdefault("ratio_amps", None)
     params["family"] = family
     return params
 
@@ -271,7 +270,7 @@ def _partials(p: dict, f0: float, vel: float) -> tuple[np.ndarray, np.ndarray]:
     """(frequency ratios, amplitudes) of a note's partials, band-limited."""
     if p["ratios"] is not None:
         ratios = np.asarray(p["ratios"], float)
-        amps = np.asarray(p["ratio_amps"], float) if p.get("ratio_amps") is not None else ratios ** -p["tilt"]
+        amps = np.asarray(p["ratio_amps"], float) if p["ratio_amps"] is not None else ratios ** -p["tilt"]
     else:
         n = np.arange(1, p["max_partials"] + 1, dtype=float)
         ratios = n * np.sqrt(1.0 + p["inharm"] * n ** 2)
