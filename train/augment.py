@@ -149,12 +149,12 @@ def random_saturation(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (np.tanh(x * np.float32(drive / peak)) / np.float32(np.tanh(drive))).astype(np.float32)
 
 
-def random_room(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """`x` [T] in a short synthetic room: the dry signal plus exponentially decaying noise (RT60 0.1-0.6 s,
+def random_room(x: np.ndarray, rng: np.random.Generator, max_rt60_s: float = 0.6) -> tuple[np.ndarray, dict]:
+    """`x` [T] in a short synthetic room: the dry signal plus exponentially decaying noise (RT60 0.1-`max_rt60_s`,
     its high frequencies damped by a one-pole low-pass of 2-12 kHz) after a 2-15 ms pre-delay, the
     reverberation 6-20 dB below the direct sound in energy. Causal and as long as `x`.
     Returns the audio and the room drawn (rt60_s, predelay, wet_db) for tests."""
-    rt60 = rng.uniform(0.1, 0.6)
+    rt60 = rng.uniform(0.1, max_rt60_s)
     predelay = int(rng.uniform(0.002, 0.015) * SAMPLE_RATE)
     wet_db = -rng.uniform(6.0, 20.0)
     n_ir = int(rt60 * SAMPLE_RATE)

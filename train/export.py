@@ -210,7 +210,7 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save(args.out, weights, kind="denoiser", config=header["config"],
                     meta={"step": header["meta"].get("step"), "trained_by": "train.denoise",
-                          **({"ema_decay": header["meta"]["ema_decay"]} if header["meta"].get("ema_decay") else {})},
+                          **loop.averaged_meta(header["meta"])},
                     dtype="float16")
     _, shipped = checkpoint.load(args.out)
     val = make_validation_set(data_dir(args.data_dir), args.val_clips, args.val_seconds, seed=1234)

@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     config = ClassifierConfig.from_dict(header["config"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"step": header["meta"].get("step"), "trained_by": "train.classify",
-            **({"ema_decay": header["meta"]["ema_decay"]} if header["meta"].get("ema_decay") else {})}
+            **loop.averaged_meta(header["meta"])}
     checkpoint.save(args.out, weights, kind="classifier", config=header["config"], meta=meta, dtype="float16")
     _, shipped = checkpoint.load(args.out)
     train_config = json.loads((args.run_dir / "config.json").read_text())

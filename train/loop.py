@@ -149,6 +149,11 @@ def save_ema(run_dir: Path, ema, step: int, decay: float, kind: str, model_confi
                     meta={"step": step, "ema_decay": decay})
 
 
+def averaged_meta(meta: dict) -> dict:
+    """The `ema_decay` entry an exported checkpoint's header carries when it is a weight average ({} otherwise)."""
+    return {"ema_decay": meta["ema_decay"]} if meta.get("ema_decay") else {}
+
+
 def averaged_note(meta: dict) -> str:
     """The model card's words for a checkpoint that is a weight average ('' for plain weights)."""
     decay = meta.get("ema_decay")

@@ -169,6 +169,7 @@ def render_synthesised(seed: int, tracks: list, settings: dict, n_samples: int, 
     squared and a random 0.5-1.4, so a featured part stays as prominent as the arrangement made it.
     """
     from train import render_music, synth_voices
+    from train.augment import random_room
     from train.render_unseen import render_with
 
     rng = np.random.default_rng([seed, 2])
@@ -187,22 +188,9 @@ def render_synthesised(seed: int, tracks: list, settings: dict, n_samples: int, 
             synthesised += audio * reference * (track.volume / 110) ** 2 * rng.uniform(0.5, 1.4) / rms
         instruments.append({"channel": track.channel, "program": track.program, "family": instrument["family"],
                             **{k: v for k, v in instrument.items() if isinstance(v, (int, float, str)) and k != "family"}})
-    if chosen:
-        synthesised = _in_room(rng, synthesised)
+    if chosen:  # a room of its own, up to a hall's (the soundfont parts have FluidSynth's reverb)
+        synthesised = random_room(synthesised, rng, max_rt60_s=1.5)[0]
     return (sampled + synthesised).astype(np.float32), instruments
-
-
-def _in_room(rng: np.random.Generator, audio: np.ndarray) -> np.ndarray:
-    """`audio` in a synthetic room: exponentially decaying noise (RT60 0.1-1.5 s) mixed in at 5-40 %."""
-    from scipy import signal
-
-    rt60 = rng.uniform(0.1, 1.5)
-    n = int(rt60 * SAMPLE_RATE)
-    tail = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / n)
-    tail = signal.sosfilt(signal.butter(1, rng.uniform(2000, 12000), fs=SAMPLE_RATE, output="sos"), tail)
-    wet = signal.fftconvolve(audio, tail / np.sqrt(np.sum(tail ** 2)))[: len(audio)]
-    mix = rng.uniform(0.05, 0.4)
-    return (1 - mix) * audio + mix * wet * np.sqrt(np.mean(audio ** 2) / (np.mean(wet ** 2) + 1e-20))
 
 
 def build(root: Path, per_family: int = DEFAULT_PER_FAMILY, seconds: float = DEFAULT_SECONDS, *,

@@ -22,6 +22,7 @@ import numba
 import numpy as np
 from scipy import signal
 
+from train import render_music
 from train.datapaths import SAMPLE_RATE
 
 MAX_PARTIAL_HZ = 16_000.0
@@ -31,12 +32,9 @@ VOWELS = {  # F1, F2, F3 (Hz) of sung vowels
     "a": (800, 1150, 2900), "e": (450, 1900, 2600), "i": (300, 2250, 3000), "o": (480, 820, 2800),
     "u": (340, 700, 2500),
 }
-FAMILY_OF_PROGRAM = {}
-for _family, _programs in {"piano": range(0, 8), "mallets": range(8, 16), "organ": range(16, 24),
-                           "guitar": range(24, 32), "bass": range(32, 40), "strings": range(40, 52),
-                           "voice": range(52, 55), "brass": range(56, 64), "reed": range(64, 72),
-                           "pipe": range(72, 80), "synth": list(range(80, 96)) + list(range(97, 104))}.items():
-    FAMILY_OF_PROGRAM.update({p: _family for p in _programs})
+FAMILY_OF_PROGRAM = {program: family for family, (programs, _) in render_music.FAMILIES.items()
+                     if family != "unlabeled" for program in programs}
+"""GM program (0-based) -> label family, as the arrangements label it (unlabeled programs have no recipe)."""
 FAMILIES = tuple(dict.fromkeys(FAMILY_OF_PROGRAM.values()))
 
 
