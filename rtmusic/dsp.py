@@ -52,6 +52,37 @@ def stft_frame(frame: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
     return jnp.fft.rfft(frame * window)
 
 
+def low_delay_windows(analysis: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Asymmetric analysis and synthesis windows (Mauler & Martin, 2007) for hop = window / 2.
+
+    The analysis window spans `analysis` samples (e.g. 40 ms: 25 Hz bins) and rises slowly through the past;
+    the synthesis window is non-zero only in its last `window` samples, so the output lags the input by
+    window - hop, exactly as with the `window`-long sqrt-Hann pair. Their product is the Hann window of
+    `window` samples at the frame's end, which overlap-adds to one at hop = window / 2.
+
+    Returns (analysis window [analysis], the synthesis window's non-zero tail [window]).
+    """
+    hop = window // 2
+    if analysis <= window or window % 2:
+        raise ValueError(f"a low-delay analysis window must be longer than the even window {window}, got {analysis}")
+    long_hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(2 * (analysis - hop)) / (2 * (analysis - hop)))
+    short_hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(window) / window)
+    wa = np.concatenate([np.sqrt(long_hann[: analysis - hop]), np.sqrt(short_hann[hop:])])
+    rising = long_hann[analysis - window : analysis - hop]
+    ws_tail = np.concatenate([short_hann[:hop] / np.sqrt(rising), np.sqrt(short_hann[hop:])])
+    return wa.astype(np.float32), ws_tail.astype(np.float32)
+
+
+def overlap_add_tail(ola_tail: jnp.ndarray, spectrum: jnp.ndarray, n_fft: int, synthesis_tail: jnp.ndarray):
+    """`overlap_add` for a frame of `n_fft` samples whose synthesis window is zero but for its last
+    len(synthesis_tail) samples (the low-delay windows): only that tail is synthesised into the memory."""
+    n = synthesis_tail.shape[0]
+    hop = n - ola_tail.shape[0]
+    frame = jnp.fft.irfft(spectrum, n_fft)[n_fft - n :] * synthesis_tail
+    acc = frame + jnp.concatenate([ola_tail, jnp.zeros((hop,), frame.dtype)])
+    return acc[hop:], acc[:hop]
+
+
 def overlap_add(ola_tail: jnp.ndarray, spectrum: jnp.ndarray, window: jnp.ndarray):
     """Synthesise one frame and overlap-add it; emit the hop that is now complete.
 

@@ -13,6 +13,7 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rtmusic.dsp import mel_band_matrix
 from rtmusic.errors import ParameterError
@@ -73,8 +74,28 @@ class DenoiserConfig:
     # latency. The newer frames' features are appended after the shaped frame's, so a net warm-started from one
     # without look-ahead starts out computing exactly what it did, delayed by the look-ahead.
     lookahead_hops: int = 0
+    # Low-delay analysis (0 = off, every model before session 21): the gains shape the spectrum of the last
+    # `analysis_window` samples (e.g. 1920: 40 ms, bins 25 Hz apart) under an asymmetric window whose synthesis
+    # part is only the last `window` samples, so the latency stays window + look-ahead (Mauler & Martin 2007).
+    # A 10 ms frame cannot keep a bass note or a voice's fundamental and drop the rumble 30 Hz beside it; these
+    # bins can. The net's per-bin gain logits are interpolated onto the finer bins, and with `fine_bins`
+    # (their features come from the same history) a small net shared across frequency corrects each of the
+    # lowest fine bins' logits from its own and its neighbours' levels; it starts at zero, so a net
+    # warm-started from one without it starts out computing nearly what it did.
+    analysis_window: int = 0
+    fine_gain_kernel: int = 5
 
     def __post_init__(self):
+        if self.analysis_window:
+            if (self.analysis_window <= self.window or self.analysis_window % self.window or self.lookahead_hops
+                    or (self.fine_bins and self.feature_window != self.analysis_window)):
+                raise ParameterError(
+                    f"analysis_window ({self.analysis_window}) must be 0 (the window) or a multiple of the window "
+                    f"({self.window}) longer than it, without look-ahead, and equal to feature_window when there are "
+                    f"fine_bins; e.g. analysis_window=1920 with feature_window=1920 for hop 240"
+                )
+            if self.fine_gain_kernel < 1 or self.fine_gain_kernel % 2 == 0:
+                raise ParameterError(f"fine_gain_kernel must be an odd number of bins, got {self.fine_gain_kernel}")
         if self.lookahead_hops < 0:
             raise ParameterError(f"lookahead_hops must be >= 0 (0 = none), got {self.lookahead_hops}")
         if self.local_kernel < 0 or (self.local_kernel and self.local_kernel % 2 == 0) or self.local_channels < 1:
@@ -115,6 +136,21 @@ class DenoiserConfig:
         return 2 * self.df_order * self.df_bins if self.df_bins else 0
 
     @property
+    def bin_ratio(self) -> int:
+        """Bins of the shaped spectrum per bin of the 10 ms frame: 1, or 4 with a 40 ms low-delay analysis."""
+        return self.analysis_window // self.window if self.analysis_window else 1
+
+    @property
+    def shaped_bins(self) -> int:
+        """Bins of the spectrum the gains shape (the 10 ms frame's, or the low-delay analysis')."""
+        return (self.analysis_window or self.window) // 2 + 1
+
+    @property
+    def shaped_df_bins(self) -> int:
+        """Bins of the shaped spectrum the deep filter covers (the same frequencies as `df_bins`)."""
+        return self.df_bins * self.bin_ratio
+
+    @property
     def history(self) -> int:
         """Samples of input the features see: the window, or the longer `feature_window`."""
         return self.feature_window or self.window
@@ -122,7 +158,7 @@ class DenoiserConfig:
     @property
     def memory(self) -> int:
         """Samples of input a step holds: the feature history, or the shaped frame and the look-ahead after it."""
-        return max(self.history, self.window + self.lookahead_hops * self.hop)
+        return max(self.history, self.window + self.lookahead_hops * self.hop, self.analysis_window)
 
     @property
     def delay(self) -> int:
@@ -153,6 +189,14 @@ class MaskNet(nn.Module):
     residual_layers: int = 0
     local_kernel: int = 0
     local_channels: int = 8
+    # Low-delay analysis (DenoiserConfig.analysis_window): logits onto `bin_ratio` times finer bins, the lowest
+    # `fine_gain_bins` corrected from the fine features starting at `fine_offset`, the deep filter's
+    # coefficients onto the finer bins too
+    df_order: int = 3
+    bin_ratio: int = 1
+    fine_gain_bins: int = 0
+    fine_offset: int = 0
+    fine_gain_kernel: int = 5
 
     @nn.compact
     def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
@@ -170,11 +214,32 @@ class MaskNet(nn.Module):
         logits = nn.Dense(self.bins, name="gain", bias_init=nn.initializers.constant(self.gain_bias_init))(head_in)
         if self.local_kernel:
             logits = logits + self._local_correction(features, logits)
+        if self.bin_ratio > 1:
+            logits = _onto_finer_bins(logits, self.bin_ratio, (self.bins - 1) * self.bin_ratio + 1)
+            if self.fine_gain_bins:
+                logits = logits.at[..., :self.fine_gain_bins].add(self._fine_correction(features, logits))
         if not self.df_outputs:
             return tuple(new_carry), nn.sigmoid(logits)
-        df = nn.Dense(self.df_outputs, name="df", kernel_init=nn.initializers.zeros,
-                      bias_init=nn.initializers.zeros)(head_in)
-        return tuple(new_carry), jnp.concatenate([nn.sigmoid(logits), jnp.tanh(df)], axis=-1)
+        df = jnp.tanh(nn.Dense(self.df_outputs, name="df", kernel_init=nn.initializers.zeros,
+                               bias_init=nn.initializers.zeros)(head_in))
+        if self.bin_ratio > 1:  # [..., (frame, re/im, bin)] -> the same on the finer bins
+            rows = 2 * self.df_order
+            per_bin = df.reshape(df.shape[:-1] + (rows, self.df_outputs // rows))
+            finer = _onto_finer_bins(per_bin, self.bin_ratio, per_bin.shape[-1] * self.bin_ratio)
+            df = finer.reshape(df.shape[:-1] + (-1,))
+        return tuple(new_carry), jnp.concatenate([nn.sigmoid(logits), df], axis=-1)
+
+    def _fine_correction(self, features: jax.Array, logits: jax.Array) -> jax.Array:
+        """Logit corrections of the lowest `fine_gain_bins` fine bins from each one's neighbourhood of fine
+        levels (normalised and absolute) and interpolated logits: [..., fine_gain_bins] (zero until trained)."""
+        n, pad = self.fine_gain_bins, self.fine_gain_kernel // 2
+        fine = features[..., self.fine_offset:self.fine_offset + 2 * n]
+        per_bin = jnp.stack([fine[..., :n], fine[..., n:], logits[..., :n]], axis=-1)  # [..., n, 3]
+        widths = [(0, 0)] * (per_bin.ndim - 2) + [(pad, pad), (0, 0)]
+        padded = jnp.pad(per_bin, widths, mode="edge")
+        around = jnp.concatenate([padded[..., k:k + n, :] for k in range(self.fine_gain_kernel)], axis=-1)
+        hidden = nn.relu(nn.Dense(self.local_channels, name="fine_in")(around))
+        return nn.Dense(1, name="fine_out", kernel_init=nn.initializers.zeros)(hidden)[..., 0]
 
     def _local_correction(self, features: jax.Array, logits: jax.Array) -> jax.Array:
         """Per-bin logit corrections from each bin's neighbourhood: [..., bins] (zero until trained)."""
@@ -191,11 +256,24 @@ class MaskNet(nn.Module):
         return tuple((zeros, zeros) for _ in range(self.layers + self.residual_layers))
 
 
+def _onto_finer_bins(x: jax.Array, ratio: int, n_out: int) -> jax.Array:
+    """x [..., bins] at bins 0, 1, ... -> [..., n_out] linearly interpolated at 0, 1/ratio, 2/ratio, ...
+    (held flat past the last bin)."""
+    position = np.arange(n_out) / ratio
+    low = np.minimum(np.floor(position).astype(np.int32), x.shape[-1] - 1)
+    high = np.minimum(low + 1, x.shape[-1] - 1)
+    frac = jnp.asarray(np.minimum(position - low, 1.0).astype(np.float32))
+    return x[..., low] * (1.0 - frac) + x[..., high] * frac
+
+
 def mask_net(config: DenoiserConfig) -> MaskNet:
+    fine_gains = config.fine_bins if config.analysis_window else 0
     return MaskNet(
         bins=config.bins, hidden=config.hidden, layers=config.layers, gain_bias_init=config.gain_bias_init,
         df_outputs=config.df_outputs, residual_layers=config.residual_layers, local_kernel=config.local_kernel,
-        local_channels=config.local_channels,
+        local_channels=config.local_channels, df_order=config.df_order, bin_ratio=config.bin_ratio,
+        fine_gain_bins=fine_gains, fine_offset=(3 if config.floor_rise_db_per_s > 0 else 2) * config.bins,
+        fine_gain_kernel=config.fine_gain_kernel,
     )
 
 

@@ -173,7 +173,11 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     win = jnp.asarray(dsp.sqrt_hann(window))
     fine_taper = jnp.asarray(dsp.feature_taper(window, history))
     fine_bins = config.fine_bins
-    df_bins, df_order = config.df_bins, config.df_order
+    df_order = config.df_order
+    df_bins = config.shaped_df_bins  # the deep filter's bins in the shaped spectrum
+    shaped_bins, analysis_window = config.shaped_bins, config.analysis_window
+    if analysis_window:
+        analysis_taper, synthesis_tail = (jnp.asarray(w) for w in dsp.low_delay_windows(analysis_window, window))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
     use_floor = config.floor_rise_db_per_s > 0
     floor_rise = config.floor_rise_db_per_s * hop / config.samplerate  # dB per hop
@@ -196,6 +200,8 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         frame = long_frame[memory - window - lookahead:memory - lookahead]  # [window]: the frame the gains shape
         newest_spectrum = dsp.stft_frame(newest, win)
         spectrum = dsp.stft_frame(frame, win) if lookahead else newest_spectrum
+        if analysis_window:  # the gains shape the low-delay analysis of the last 40 ms, not the 10 ms frame
+            spectrum = dsp.stft_frame(long_frame[memory - analysis_window:], analysis_taper)
         level = dsp.power_db(newest_spectrum)
         level_db = decay * carry.level_db + (1.0 - decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0]
@@ -219,11 +225,11 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
             lstm = jax.tree_util.tree_map(lambda new, old: jnp.where(lookahead_seen >= config.lookahead_hops, new, old),
                                           lstm, carry.lstm)
             lookahead_seen = jnp.minimum(lookahead_seen + 1.0, float(config.lookahead_hops))
-        gains = net_out[: config.bins]
+        gains = net_out[:shaped_bins]
         df_history = carry.df_history
         if df_bins:
             # Y = g X_t + sum_i c_i X_{t-i} in the low bins; the attenuation limit mixes in the input at its level
-            coefs = net_out[config.bins:].reshape(df_order, 2, df_bins)
+            coefs = net_out[shaped_bins:].reshape(df_order, 2, df_bins)
             low = spectrum[:df_bins]
             frames = jnp.concatenate([jnp.stack([jnp.real(low), jnp.imag(low)])[None], df_history])  # X_t, X_t-1..
             filtered = jnp.sum((coefs[:, 0] + 1j * coefs[:, 1]) * (frames[:, 0] + 1j * frames[:, 1]), axis=0)
@@ -233,7 +239,10 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         else:
             gains = jnp.maximum(gains, knobs.min_gain)
             shaped = spectrum * gains
-        ola_tail, wet = dsp.overlap_add(carry.ola_tail, shaped, win)
+        if analysis_window:
+            ola_tail, wet = dsp.overlap_add_tail(carry.ola_tail, shaped, analysis_window, synthesis_tail)
+        else:
+            ola_tail, wet = dsp.overlap_add(carry.ola_tail, shaped, win)
         dry = frame[:hop]
         out = wet + knobs.dry_mix * (dry - wet)
         in_power = jnp.sum(jnp.abs(spectrum) ** 2) + 1e-9

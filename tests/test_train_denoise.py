@@ -152,6 +152,26 @@ def test_warm_started_run_records_its_origin_and_its_card_sums_the_lineage(quick
     assert "fine-resolution features: the lowest 40 bins" in card and "a deep filter: in the lowest 8 bins" in card
 
 
+def test_a_low_delay_run_warm_starts_from_a_frame_run_and_its_card_says_what_it_shapes(quick_data, tmp_path):
+    """tiny-asym --init-from a tiny-fine-df run: trains, exports, streams from its file, and the card names the
+    low-delay analysis (bench.quality's latency figure stays the frame's: `algorithmic_latency`)."""
+    frame, low_delay = tmp_path / "fine_df", tmp_path / "asym"
+    for config, run_dir, extra in (("tiny-fine-df", frame, ()), ("tiny-asym", low_delay,
+                                                                 ("--init-from", str(frame / "latest.rtm")))):
+        result = subprocess.run(
+            [sys.executable, "-m", "train.denoise", "--config", config, "--run-dir", str(run_dir), "--data-dir",
+             str(quick_data), "--no-progress", *extra], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+    out = _export(low_delay, quick_data, tmp_path / "shipped" / "denoiser.rtm")
+    card = out.with_suffix(".md").read_text()
+    assert "adding the low-delay analysis (gains on a 20 ms asymmetric window instead of the 10 ms frame" in card
+    assert "a low-delay analysis: the gains shape the spectrum of the last 20 ms (50 Hz bins)" in card
+    model = model_from_checkpoint(out)
+    assert model.algorithmic_latency == 480 and model.config["analysis_window"] == 960
+    x = (0.1 * np.random.default_rng(0).standard_normal(4800)).astype(np.float32)
+    assert np.all(np.isfinite(Processor(model).process(x).out))
+
+
 def test_data_parallel_over_two_host_devices(quick_data, tmp_path):
     result = _train(tmp_path / "run2", quick_data, env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
     assert result.returncode == 0, result.stderr[-2000:]

@@ -83,6 +83,11 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
                      "(starting at zero weight)")
     if model.get("local_kernel", 0) and not parent_model.get("local_kernel", 0):
         added.append(f"the local gain refinement ({model['local_kernel']} bins wide; its output starts at zero)")
+    if model.get("analysis_window", 0) and not parent_model.get("analysis_window", 0):
+        rate = model.get("samplerate", 48000)
+        added.append(f"the low-delay analysis (gains on a {1000 * model['analysis_window'] / rate:.0f} ms asymmetric "
+                     f"window instead of the {1000 * model.get('window', 480) / rate:.0f} ms frame, and a per-fine-bin "
+                     "gain correction starting at zero)")
     if model.get("lookahead_hops", 0) > parent_model.get("lookahead_hops", 0):
         added.append(f"look-ahead ({parent_model.get('lookahead_hops', 0)} -> {model['lookahead_hops']} hops; the "
                      "newer frames' input weights start at zero)")
@@ -128,6 +133,15 @@ def architecture(cfg: dict) -> str:
         ms = 1000 * cfg["lookahead_hops"] * cfg["hop"] / cfg["samplerate"]
         notes.append(f"{ms:.0f} ms of look-ahead: the gains shape the frame {cfg['lookahead_hops']} hop(s) before the "
                      "newest, and the net sees the features of every frame up to the newest")
+    if cfg.get("analysis_window", 0):
+        rate, analysis = cfg["samplerate"], cfg["analysis_window"]
+        notes.append(f"a low-delay analysis: the gains shape the spectrum of the last {1000 * analysis / rate:.0f} ms "
+                     f"({rate / analysis:.0f} Hz bins) under an asymmetric window whose synthesis part is the last "
+                     f"{1000 * cfg['window'] / rate:.0f} ms, so the latency stays that of the frame (Mauler & Martin "
+                     "2007); the net's gains are interpolated onto these bins"
+                     + (f", and below {cfg['fine_bins'] * rate / analysis / 1000:.1f} kHz a small net shared across "
+                        f"frequency corrects each bin's gain from the levels of the {cfg.get('fine_gain_kernel', 5)} "
+                        "bins around it" if cfg.get("fine_bins", 0) else ""))
     if cfg.get("local_kernel", 0):
         notes.append(f"a local gain refinement: each bin's gain is corrected by a small net shared across frequency "
                      f"that sees the levels and gains of the {cfg['local_kernel']} bins around it")

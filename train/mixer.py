@@ -21,6 +21,7 @@ A batch is ``dict(noisy, clean, kind, snr_db)`` (plus ``labels`` when asked):
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
 import zlib
@@ -372,7 +373,7 @@ def make_validation_set(data_dir, n_clips: int = 210, seconds: float = 6.0, seed
         parts.append(mix_batch(sampler, rng, kinds[sl], snrs[sl], np.zeros(sl.stop - sl.start),
                                rng.uniform(*PEAK_RANGE_DBFS, size=sl.stop - sl.start), True))
     result = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    tmp = path.with_name(path.stem + ".tmp.npz")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # two trainings starting at once each write their own
     np.savez(tmp, params=params, **result)
     tmp.replace(path)
     return result

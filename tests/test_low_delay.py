@@ -1,0 +1,125 @@
+"""The low-delay analysis (DenoiserConfig.analysis_window): 25 Hz bins shaped at the 10 ms frame's latency."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rtmusic import dsp
+from rtmusic.errors import ParameterError
+from rtmusic.models import DenoiserConfig, init_mask_net, mask_net
+from rtmusic.processor import Processor
+from rtmusic.step import denoiser_model, scan_hops
+from train.warmstart import warm_start
+
+PLAIN = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40, df_bins=12)
+LOW_DELAY = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40, df_bins=12,
+                           analysis_window=512)
+
+
+def _scan(model, params, hops):
+    return jax.jit(lambda p, c, x: scan_hops(model.step, p, c, x))(params, model.init_carry(), hops)
+
+
+def test_low_delay_windows_overlap_add_to_one_over_the_frames_last_samples():
+    analysis, synthesis_tail = dsp.low_delay_windows(1920, 480)
+    assert analysis.shape == (1920,) and synthesis_tail.shape == (480,) and analysis[0] == 0.0
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(480) / 480)
+    np.testing.assert_allclose(analysis[-480:] * synthesis_tail, hann, atol=1e-6)
+    np.testing.assert_allclose(hann[:240] + hann[240:], 1.0, atol=1e-6)  # so hop 240 overlap-adds to one
+    with pytest.raises(ValueError, match="longer than"):
+        dsp.low_delay_windows(480, 480)
+
+
+def test_unity_gains_reconstruct_the_input_at_the_frames_latency_live_as_offline():
+    """Gains biased open (the fine correction and the deep filter start at zero): the output is the input delayed by
+    window - hop samples, exactly the 10 ms frame's delay, though each frame analyses 4 times as many samples."""
+    model = denoiser_model(LOW_DELAY, init_mask_net(replace(LOW_DELAY, gain_bias_init=40.0), seed=1))
+    assert model.delay == 64 and model.algorithmic_latency == 128
+    assert model.init_carry().df_history.shape == (2, 2, 48)  # the filter covers 12 frame bins = 48 finer bins
+    x = (0.3 * np.random.default_rng(2).standard_normal(64 * 40)).astype(np.float32)
+    hops = jnp.asarray(x.reshape(-1, 64))
+    step, carry, live = jax.jit(model.step), model.init_carry(), []
+    for h in hops:
+        carry, (out, _) = step(model.params(), carry, h)
+        live.append(np.asarray(out))
+    _, (offline, _) = _scan(model, model.params(), hops)
+    np.testing.assert_allclose(np.stack(live), np.asarray(offline), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(np.asarray(offline).reshape(-1)[64:], x[:-64], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(Processor(model).process(x).out, x, atol=1e-5, rtol=0)  # file processing too
+
+
+def test_a_warm_start_keeps_the_frame_gains_on_the_finer_bins_they_line_up_with():
+    """From a net without it: every 4th finer bin gets exactly the old bin's gain and deep-filter taps, the bins
+    between are interpolated, and the correction's output layer starts at zero but gets gradient."""
+    rng = np.random.default_rng(3)
+    old = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
+                                 init_mask_net(PLAIN, seed=4))
+    new = warm_start(init_mask_net(LOW_DELAY, seed=5), old)
+    assert set(new) == set(old) | {"fine_in", "fine_out"} and not np.any(np.asarray(new["fine_out"]["kernel"]))
+    features = jnp.asarray(rng.standard_normal(2 * PLAIN.bins + 2 * 40), jnp.float32)
+    _, coarse = mask_net(PLAIN).apply({"params": old}, mask_net(PLAIN).initialize_carry(), features)
+    _, finer = mask_net(LOW_DELAY).apply({"params": new}, mask_net(LOW_DELAY).initialize_carry(), features)
+    coarse, finer = np.asarray(coarse), np.asarray(finer)
+    assert finer.shape == (LOW_DELAY.shaped_bins + 4 * PLAIN.df_outputs,)
+    np.testing.assert_allclose(finer[:LOW_DELAY.shaped_bins:4], coarse[:PLAIN.bins], atol=1e-6)
+    left, right, middle = finer[0:253:4], finer[4:257:4], finer[2:255:4]  # each bin halfway between two aligned ones
+    assert np.all((np.minimum(left, right) - 1e-6 <= middle) & (middle <= np.maximum(left, right) + 1e-6))
+    taps_old = coarse[PLAIN.bins:].reshape(6, 12)
+    taps_new = finer[LOW_DELAY.shaped_bins:].reshape(6, 48)
+    np.testing.assert_allclose(taps_new[:, ::4], taps_old, atol=1e-6)
+    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
+    model = denoiser_model(LOW_DELAY, new)
+    grads = jax.grad(lambda w: jnp.sum(_scan(model, {**model.params(), "net": w}, hops)[1][0] ** 2))(
+        jax.tree_util.tree_map(jnp.asarray, new))
+    assert np.abs(np.asarray(grads["fine_out"]["kernel"])).max() > 0
+
+
+def _tone_residual_db(x, keep, gains, window, hop, analysis=0):
+    """Stream x through fixed gains (the 10 ms frame's sqrt-Hann pair, or the low-delay windows) and return the
+    output's difference from `keep` in dB below it, past the first quarter second."""
+    if analysis:
+        taper, synthesis = (jnp.asarray(w) for w in dsp.low_delay_windows(analysis, window))
+    else:
+        taper = synthesis = jnp.asarray(dsp.sqrt_hann(window))
+    memory, ola, out = jnp.zeros((analysis or window) - hop), jnp.zeros(window - hop), []
+    for h in x.reshape(-1, hop):
+        memory, frame = dsp.analysis_frame(memory, jnp.asarray(h))
+        shaped = dsp.stft_frame(frame, taper) * gains
+        ola, wet = (dsp.overlap_add_tail(ola, shaped, analysis, synthesis) if analysis
+                    else dsp.overlap_add(ola, shaped, synthesis))
+        out.append(np.asarray(wet))
+    skip = x.size // 4
+    y, reference = np.concatenate(out)[window - hop:][skip:], keep[skip:x.size - (window - hop)]
+    return 10 * np.log10(np.mean((y - reference) ** 2) / np.mean(reference ** 2))
+
+
+def test_finer_bins_remove_a_tone_50_hz_beside_a_kept_one_at_the_frames_latency():
+    """1000 Hz kept, 1050 Hz removed. At 48 kHz the 10 ms frame's bins are 100 Hz apart: whichever of the two
+    bins around them it shuts, it either keeps much of the 1050 Hz tone or loses the 1000 Hz one. The low-delay
+    analysis' 25 Hz bins shut the one bin at 1050 Hz, at the same 10 ms latency."""
+    rate, window, hop = 48000, 480, 240
+    t = np.arange(rate // 2) / rate
+    keep = np.sin(2 * np.pi * 1000 * t)
+    x = (keep + np.sin(2 * np.pi * 1050 * t)).astype(np.float32)
+    frame_best = min(_tone_residual_db(x, keep, np.where(np.arange(241) == k, 0.0, 1.0).astype(np.float32),
+                                       window, hop) for k in (10, 11))
+    finer = _tone_residual_db(x, keep, np.where(np.arange(961) == 42, 0.0, 1.0).astype(np.float32), window, hop,
+                              analysis=1920)
+    assert finer < -9.0 and finer < frame_best - 3.0, (finer, frame_best)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"analysis_window": 1000, "feature_window": 1000},  # not a multiple of the window
+    {"analysis_window": 480},  # no longer than the window
+    {"analysis_window": 1920, "lookahead_hops": 1},
+    {"analysis_window": 1920, "feature_window": 960, "fine_bins": 100},  # fine features from another history
+    {"analysis_window": 1920, "fine_gain_kernel": 4},
+])
+def test_low_delay_config_rejects_bad_values(kwargs):
+    with pytest.raises(ParameterError, match="analysis_window|fine_gain_kernel"):
+        DenoiserConfig(**kwargs)
