@@ -13,6 +13,11 @@ and `oracle.png` to --out.
     python -m bench.oracle                         # validation set, 10 ms and 40 ms windows
     python -m bench.oracle --noise-types           # and per noise type at 0 and 10 dB SNR
     python -m bench.oracle --windows 480 960 --clips 42 --out /tmp/oracle
+    python -m bench.oracle --low-delay 1920        # and the 40 ms low-delay analysis (10 ms latency)
+
+With `--low-delay A` the mask also shapes the spectrum of an A-sample asymmetric analysis window whose synthesis
+part is the model's 10 ms frame (`rtmusic.dsp.low_delay_windows`, DenoiserConfig.analysis_window): finer bins at
+the frame's latency. Its rows are named "A/480".
 """
 
 from __future__ import annotations
@@ -49,6 +54,34 @@ def ideal_mask_output(noisy: np.ndarray, clean: np.ndarray, window: int) -> np.n
     return out[window - hop:window - hop + len(noisy)]
 
 
+def low_delay_mask_output(noisy: np.ndarray, clean: np.ndarray, analysis: int, window: int = WINDOWS[0]) -> np.ndarray:
+    """`ideal_mask_output` on the low-delay analysis: the clipped phase-sensitive mask on the spectrum of the
+    last `analysis` samples (asymmetric window), synthesised over the last `window` (the frame's latency)."""
+    from rtmusic.dsp import low_delay_windows
+
+    hop = window // 2
+    taper, synthesis_tail = (w.astype(np.float64) for w in low_delay_windows(analysis, window))
+    pad = np.zeros(analysis - hop)
+    x, s = (np.concatenate([pad, np.asarray(a, np.float64), pad]) for a in (noisy, clean))
+    n_frames = (len(x) - analysis) // hop + 1
+    index = np.arange(analysis)[None, :] + hop * np.arange(n_frames)[:, None]
+    spec_x, spec_s = np.fft.rfft(x[index] * taper, axis=-1), np.fft.rfft(s[index] * taper, axis=-1)
+    mask = np.clip(np.real(spec_s * np.conj(spec_x)) / (np.abs(spec_x) ** 2 + 1e-12), 0.0, 1.0)
+    frames = np.fft.irfft(mask * spec_x, n=analysis, axis=-1)[:, analysis - window:] * synthesis_tail
+    out = np.zeros(len(x))
+    for i, frame in enumerate(frames):
+        out[analysis - window + i * hop:analysis - window + i * hop + window] += frame
+    return out[analysis - hop:analysis - hop + len(noisy)]
+
+
+def mask_output(noisy: np.ndarray, clean: np.ndarray, window: str | int) -> np.ndarray:
+    """The ideal mask's output for a row name: "480" (a symmetric window) or "1920/480" (a low-delay analysis)."""
+    if isinstance(window, str) and "/" in window:
+        analysis, frame = (int(v) for v in window.split("/"))
+        return low_delay_mask_output(noisy, clean, analysis, frame)
+    return ideal_mask_output(noisy, clean, int(window))
+
+
 def score_validation(data: dict, windows, samplerate: int = 48_000) -> dict:
     """{window: {kind: {snr: mean SI-SDRi}}} over the clips that have a clean reference and noise."""
     from rtmusic.bench.quality import KIND_NAMES, SCORED_KINDS, sisdr_improvement, skip_samples
@@ -60,7 +93,7 @@ def score_validation(data: dict, windows, samplerate: int = 48_000) -> dict:
         if name not in SCORED_KINDS or not np.isfinite(snr):
             continue
         for window in windows:
-            out = ideal_mask_output(noisy, clean, window)
+            out = mask_output(noisy, clean, window)
             value = sisdr_improvement(out[skip:], clean[skip:], noisy[skip:])
             cells.setdefault((window, name, f"{snr:g}"), []).append(value)
     result: dict = {}
@@ -81,7 +114,7 @@ def score_noise_types(data: dict, windows, samplerate: int = 48_000) -> dict:
     for noisy, clean, kind, noise_type, snr in zip(data["noisy"], data["clean"], data["kind"], data["noise_type"],
                                                   data["snr_db"]):
         for window in windows:
-            out = ideal_mask_output(noisy, clean, window)
+            out = mask_output(noisy, clean, window)
             cells.setdefault((window, kind, noise_type, f"{snr:g}"), []).append(
                 sisdr_improvement(out[skip:], clean[skip:], noisy[skip:]))
     result: dict = {}
@@ -91,6 +124,9 @@ def score_noise_types(data: dict, windows, samplerate: int = 48_000) -> dict:
 
 
 def _ms(window: str | int, samplerate: int = 48_000) -> str:
+    if isinstance(window, str) and "/" in window:
+        analysis, frame = (int(v) for v in window.split("/"))
+        return f"{1000 * analysis / samplerate:g} ms low-delay ({1000 * frame / samplerate:g} ms latency)"
     return f"{1000 * int(window) / samplerate:g} ms"
 
 
@@ -135,7 +171,8 @@ def plot(results: dict, out_dir: Path) -> Path:
         for kind, per_snr in per_kind.items():
             snrs = [k for k in per_snr if k != "all"]
             ax.plot([float(s) for s in snrs], [per_snr[s] for s in snrs], marker="o",
-                    linestyle="-" if int(window) == WINDOWS[0] else "--", label=f"{kind}, {_ms(window)}")
+                    linestyle="-" if window == str(WINDOWS[0]) else ":" if "/" in window else "--",
+                    label=f"{kind}, {_ms(window)}")
     ax.set_xlabel("input SNR (dB)")
     ax.set_ylabel("SI-SDRi of the ideal mask (dB)")
     ax.set_title("What a gain mask can reach at best")
@@ -148,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = script_parser("bench.oracle", __doc__)
     parser.add_argument("--windows", type=int, nargs="+", default=list(WINDOWS),
                         help="STFT windows in samples, even (default: %(default)s)")
+    parser.add_argument("--low-delay", type=int, nargs="*", default=[], metavar="A",
+                        help="also a low-delay analysis of A samples shaped at the 10 ms frame's latency, e.g. 1920")
     parser.add_argument("--clips", type=int, default=None, help="the first N validation clips (default: all)")
     parser.add_argument("--noise-types", action="store_true", help="also per noise type (bench.noise_types' set)")
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
@@ -155,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if any(w < 4 or w % 2 for w in args.windows):
         parser.error("--windows must be even sample counts of at least 4, e.g. 480 (10 ms at 48 kHz)")
+    if any(a <= WINDOWS[0] or a % WINDOWS[0] for a in args.low_delay):
+        parser.error(f"--low-delay must be a multiple of the {WINDOWS[0]}-sample frame longer than it, e.g. 1920")
+    windows = [str(w) for w in args.windows] + [f"{a}/{WINDOWS[0]}" for a in args.low_delay]
     from rtmusic.bench.quality import load_data
 
     started = time.perf_counter()
@@ -165,13 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     results = {"command": " ".join(["python -m bench.oracle", *(sys.argv[1:] if argv is None else argv)]),
                "data": {"clips": int(len(data["noisy"])), "source": data["source"]},
-               "validation": score_validation(data, args.windows)}
+               "validation": score_validation(data, windows)}
     if args.noise_types:
         from bench.noise_types import make_set
 
         clips = 4
         types = make_set(args.data_dir, clips=clips)
-        results["noise_types"] = score_noise_types(types, args.windows)
+        results["noise_types"] = score_noise_types(types, windows)
         results["data"]["noise_type_clips"] = clips
     results["run_seconds"] = time.perf_counter() - started
     write_report(args.out, results, format_summary(results), plot, "ideal-mask ceiling")
