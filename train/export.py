@@ -63,7 +63,7 @@ AUGMENT_PARTS = {"colour": "random EQ", "sweep": "moving EQ", "pitch": "resampli
 _BANKS = "session 18's larger banks (train noise 200 -> 3000 clips, train speech 290 -> 2000)"
 _MUSIC = "session 19's larger train music (400 -> 1600 clips)"
 RUN_DATA_CHANGES = {"denoise_bank": _BANKS, "denoise_lookahead_bank": _BANKS, "denoise_music": _MUSIC,
-                    "denoise_lookahead_music": _MUSIC, "denoise_256": _MUSIC}
+                    "denoise_lookahead_music": _MUSIC, "denoise_256": _MUSIC, "denoise_asym": _MUSIC}
 """Data changes a run's config.json cannot show (`train.build_data`'s amounts), by run name."""
 
 
