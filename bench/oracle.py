@@ -34,24 +34,31 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "oracle"
 WINDOWS = (480, 1920)  # the model's 10 ms frame; a 40 ms frame (the fine features' history)
 
 
+def _masked_output(noisy: np.ndarray, clean: np.ndarray, analysis: np.ndarray, synthesis: np.ndarray,
+                   hop: int) -> np.ndarray:
+    """noisy and clean [T] -> the noisy signal through the clipped phase-sensitive mask on frames of
+    len(analysis) samples at `hop`, overlap-added under `synthesis`, aligned with the input."""
+    n = analysis.size
+    pad = np.zeros(n - hop)
+    x, s = (np.concatenate([pad, np.asarray(a, np.float64), pad]) for a in (noisy, clean))
+    n_frames = (len(x) - n) // hop + 1
+    index = np.arange(n)[None, :] + hop * np.arange(n_frames)[:, None]
+    spec_x, spec_s = np.fft.rfft(x[index] * analysis, axis=-1), np.fft.rfft(s[index] * analysis, axis=-1)
+    mask = np.clip(np.real(spec_s * np.conj(spec_x)) / (np.abs(spec_x) ** 2 + 1e-12), 0.0, 1.0)
+    frames = np.fft.irfft(mask * spec_x, n=n, axis=-1) * synthesis
+    out = np.zeros(len(x))
+    for i, frame in enumerate(frames):
+        out[i * hop:i * hop + n] += frame
+    return out[n - hop:n - hop + len(noisy)]
+
+
 def ideal_mask_output(noisy: np.ndarray, clean: np.ndarray, window: int) -> np.ndarray:
     """noisy and clean [T] -> the noisy signal through the clipped phase-sensitive mask, aligned with the input
     (sqrt-Hann analysis and synthesis at hop window / 2, the model's overlap-add)."""
     from rtmusic.dsp import sqrt_hann
 
-    hop = window // 2
     taper = sqrt_hann(window).astype(np.float64)
-    pad = np.zeros(window - hop)
-    x, s = (np.concatenate([pad, np.asarray(a, np.float64), pad]) for a in (noisy, clean))
-    n_frames = (len(x) - window) // hop + 1
-    index = np.arange(window)[None, :] + hop * np.arange(n_frames)[:, None]
-    spec_x, spec_s = np.fft.rfft(x[index] * taper, axis=-1), np.fft.rfft(s[index] * taper, axis=-1)
-    mask = np.clip(np.real(spec_s * np.conj(spec_x)) / (np.abs(spec_x) ** 2 + 1e-12), 0.0, 1.0)
-    frames = np.fft.irfft(mask * spec_x, n=window, axis=-1) * taper
-    out = np.zeros(len(x))
-    for i, frame in enumerate(frames):
-        out[i * hop:i * hop + window] += frame
-    return out[window - hop:window - hop + len(noisy)]
+    return _masked_output(noisy, clean, taper, taper, window // 2)
 
 
 def low_delay_mask_output(noisy: np.ndarray, clean: np.ndarray, analysis: int, window: int = WINDOWS[0]) -> np.ndarray:
@@ -59,19 +66,9 @@ def low_delay_mask_output(noisy: np.ndarray, clean: np.ndarray, analysis: int, w
     last `analysis` samples (asymmetric window), synthesised over the last `window` (the frame's latency)."""
     from rtmusic.dsp import low_delay_windows
 
-    hop = window // 2
     taper, synthesis_tail = (w.astype(np.float64) for w in low_delay_windows(analysis, window))
-    pad = np.zeros(analysis - hop)
-    x, s = (np.concatenate([pad, np.asarray(a, np.float64), pad]) for a in (noisy, clean))
-    n_frames = (len(x) - analysis) // hop + 1
-    index = np.arange(analysis)[None, :] + hop * np.arange(n_frames)[:, None]
-    spec_x, spec_s = np.fft.rfft(x[index] * taper, axis=-1), np.fft.rfft(s[index] * taper, axis=-1)
-    mask = np.clip(np.real(spec_s * np.conj(spec_x)) / (np.abs(spec_x) ** 2 + 1e-12), 0.0, 1.0)
-    frames = np.fft.irfft(mask * spec_x, n=analysis, axis=-1)[:, analysis - window:] * synthesis_tail
-    out = np.zeros(len(x))
-    for i, frame in enumerate(frames):
-        out[analysis - window + i * hop:analysis - window + i * hop + window] += frame
-    return out[analysis - hop:analysis - hop + len(noisy)]
+    synthesis = np.concatenate([np.zeros(analysis - window), synthesis_tail])
+    return _masked_output(noisy, clean, taper, synthesis, window // 2)
 
 
 def mask_output(noisy: np.ndarray, clean: np.ndarray, window: str | int) -> np.ndarray:
