@@ -272,7 +272,7 @@ def mask_net(config: DenoiserConfig) -> MaskNet:
         bins=config.bins, hidden=config.hidden, layers=config.layers, gain_bias_init=config.gain_bias_init,
         df_outputs=config.df_outputs, residual_layers=config.residual_layers, local_kernel=config.local_kernel,
         local_channels=config.local_channels, df_order=config.df_order, bin_ratio=config.bin_ratio,
-        fine_gain_bins=fine_gains, fine_offset=(3 if config.floor_rise_db_per_s > 0 else 2) * config.bins,
+        fine_gain_bins=fine_gains, fine_offset=frame_feature_size(config) - 2 * config.fine_bins,
         fine_gain_kernel=config.fine_gain_kernel,
     )
 
