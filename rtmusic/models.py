@@ -258,12 +258,12 @@ class MaskNet(nn.Module):
 
 def _onto_finer_bins(x: jax.Array, ratio: int, n_out: int) -> jax.Array:
     """x [..., bins] at bins 0, 1, ... -> [..., n_out] linearly interpolated at 0, 1/ratio, 2/ratio, ...
-    (held flat past the last bin)."""
-    position = np.arange(n_out) / ratio
-    low = np.minimum(np.floor(position).astype(np.int32), x.shape[-1] - 1)
-    high = np.minimum(low + 1, x.shape[-1] - 1)
-    frac = jnp.asarray(np.minimum(position - low, 1.0).astype(np.float32))
-    return x[..., low] * (1.0 - frac) + x[..., high] * frac
+    (held flat past the last bin). Broadcasts rather than gathers: on the audio path, once per hop."""
+    step = jnp.asarray(np.arange(ratio, dtype=np.float32) / ratio)
+    between = x[..., :-1, None] * (1.0 - step) + x[..., 1:, None] * step  # [..., bins - 1, ratio]
+    body = between.reshape(x.shape[:-1] + (-1,))
+    tail = jnp.broadcast_to(x[..., -1:], x.shape[:-1] + (max(n_out - body.shape[-1], 0),))
+    return jnp.concatenate([body, tail], axis=-1)[..., :n_out]
 
 
 def mask_net(config: DenoiserConfig) -> MaskNet:
