@@ -76,7 +76,8 @@ class DenoiserConfig:
     lookahead_hops: int = 0
     # Low-delay analysis (0 = off, every model before session 21): the gains shape the spectrum of the last
     # `analysis_window` samples (e.g. 1920: 40 ms, bins 25 Hz apart) under an asymmetric window whose synthesis
-    # part is only the last `window` samples, so the latency stays window + look-ahead (Mauler & Martin 2007).
+    # part is only the last `window` samples, so the latency stays window + look-ahead (Mauler & Martin 2007);
+    # with look-ahead it is the analysis ending with the shaped frame.
     # A 10 ms frame cannot keep a bass note or a voice's fundamental and drop the rumble 30 Hz beside it; these
     # bins can. The net's per-bin gain logits are interpolated onto the finer bins, and with `fine_bins`
     # (their features come from the same history) a small net shared across frequency corrects each of the
@@ -87,12 +88,12 @@ class DenoiserConfig:
 
     def __post_init__(self):
         if self.analysis_window:
-            if (self.analysis_window <= self.window or self.analysis_window % self.window or self.lookahead_hops
+            if (self.analysis_window <= self.window or self.analysis_window % self.window
                     or (self.fine_bins and self.feature_window != self.analysis_window)):
                 raise ParameterError(
                     f"analysis_window ({self.analysis_window}) must be 0 (the window) or a multiple of the window "
-                    f"({self.window}) longer than it, without look-ahead, and equal to feature_window when there are "
-                    f"fine_bins; e.g. analysis_window=1920 with feature_window=1920 for hop 240"
+                    f"({self.window}) longer than it, and equal to feature_window when there are fine_bins; e.g. "
+                    "analysis_window=1920 with feature_window=1920 for hop 240"
                 )
             if self.fine_gain_kernel < 1 or self.fine_gain_kernel % 2 == 0:
                 raise ParameterError(f"fine_gain_kernel must be an odd number of bins, got {self.fine_gain_kernel}")
@@ -157,8 +158,9 @@ class DenoiserConfig:
 
     @property
     def memory(self) -> int:
-        """Samples of input a step holds: the feature history, or the shaped frame and the look-ahead after it."""
-        return max(self.history, self.window + self.lookahead_hops * self.hop, self.analysis_window)
+        """Samples of input a step holds: the feature history, or the shaped frame (or its low-delay analysis) and
+        the look-ahead after it."""
+        return max(self.history, (self.analysis_window or self.window) + self.lookahead_hops * self.hop)
 
     @property
     def delay(self) -> int:

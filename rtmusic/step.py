@@ -200,8 +200,9 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         frame = long_frame[memory - window - lookahead:memory - lookahead]  # [window]: the frame the gains shape
         newest_spectrum = dsp.stft_frame(newest, win)
         spectrum = dsp.stft_frame(frame, win) if lookahead else newest_spectrum
-        if analysis_window:  # the gains shape the low-delay analysis of the last 40 ms, not the 10 ms frame
-            spectrum = dsp.stft_frame(long_frame[memory - analysis_window:], analysis_taper)
+        if analysis_window:  # the gains shape the low-delay analysis ending with that frame, not the 10 ms frame
+            spectrum = dsp.stft_frame(long_frame[memory - lookahead - analysis_window:memory - lookahead],
+                                      analysis_taper)
         level = dsp.power_db(newest_spectrum)
         level_db = decay * carry.level_db + (1.0 - decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0]

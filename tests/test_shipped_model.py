@@ -32,7 +32,7 @@ def test_builtin_name_is_a_shipped_trained_denoiser(name):
 
 def test_lookahead_is_the_default_net_shaping_an_older_frame_without_the_low_delay_analysis():
     """The look-ahead model is the default's net one hop later. It predates the default's low-delay analysis
-    (session 21), which does not take look-ahead yet (DenoiserConfig refuses both)."""
+    (session 21) and still shapes the 10 ms frame."""
     default, lookahead = (DenoiserConfig.from_dict(checkpoint.read_header(
         registry.shipped_weights_path(registry.SHIPPED_DENOISERS[n]))["config"]) for n in ("default", "lookahead"))
     assert (default.lookahead_hops, lookahead.lookahead_hops) == (0, 1)
