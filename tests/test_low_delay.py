@@ -35,32 +35,9 @@ def test_low_delay_windows_overlap_add_to_one_over_the_frames_last_samples():
         dsp.low_delay_windows(480, 480)
 
 
-def test_unity_gains_reconstruct_the_input_at_the_frames_latency_live_as_offline():
-    """Gains biased open (the fine correction and the deep filter start at zero): the output is the input delayed by
-    window - hop samples, exactly the 10 ms frame's delay, though each frame analyses 4 times as many samples."""
-    model = denoiser_model(LOW_DELAY, init_mask_net(replace(LOW_DELAY, gain_bias_init=40.0), seed=1))
-    assert model.delay == 64 and model.algorithmic_latency == 128
-    assert model.init_carry().df_history.shape == (2, 2, 48)  # the filter covers 12 frame bins = 48 finer bins
-    x = (0.3 * np.random.default_rng(2).standard_normal(64 * 40)).astype(np.float32)
-    hops = jnp.asarray(x.reshape(-1, 64))
-    step, carry, live = jax.jit(model.step), model.init_carry(), []
-    for h in hops:
-        carry, (out, _) = step(model.params(), carry, h)
-        live.append(np.asarray(out))
-    _, (offline, _) = _scan(model, model.params(), hops)
-    np.testing.assert_allclose(np.stack(live), np.asarray(offline), atol=1e-5, rtol=0)
-    np.testing.assert_allclose(np.asarray(offline).reshape(-1)[64:], x[:-64], atol=1e-5, rtol=0)
-    np.testing.assert_allclose(Processor(model).process(x).out, x, atol=1e-5, rtol=0)  # file processing too
-
-
-def test_with_look_ahead_the_analysis_ends_with_the_shaped_frame_live_as_offline():
-    """Two hops of look-ahead: the low-delay analysis of the frame two hops back, so unity gains give the input
-    delayed by window - hop + 2 hops, and file processing aligns it exactly."""
-    config = replace(LOW_DELAY, lookahead_hops=2, gain_bias_init=40.0)
-    model = denoiser_model(config, init_mask_net(config, seed=6))
-    assert model.delay == 64 + 128 and model.algorithmic_latency == 128 + 128
-    assert model.init_carry().frame_tail.shape == (512 + 128 - 64,)
-    x = (0.3 * np.random.default_rng(7).standard_normal(64 * 40)).astype(np.float32)
+def _passes_the_input_through(model, seed: int) -> None:
+    """Live one hop at a time = the offline scan = the input delayed by the model's delay = file processing."""
+    x = (0.3 * np.random.default_rng(seed).standard_normal(64 * 40)).astype(np.float32)
     hops = jnp.asarray(x.reshape(-1, 64))
     step, carry, live = jax.jit(model.step), model.init_carry(), []
     for h in hops:
@@ -70,6 +47,25 @@ def test_with_look_ahead_the_analysis_ends_with_the_shaped_frame_live_as_offline
     np.testing.assert_allclose(np.stack(live), np.asarray(offline), atol=1e-5, rtol=0)
     np.testing.assert_allclose(np.asarray(offline).reshape(-1)[model.delay:], x[:-model.delay], atol=1e-5, rtol=0)
     np.testing.assert_allclose(Processor(model).process(x).out, x, atol=1e-5, rtol=0)
+
+
+def test_unity_gains_reconstruct_the_input_at_the_frames_latency_live_as_offline():
+    """Gains biased open (the fine correction and the deep filter start at zero): the output is the input delayed by
+    window - hop samples, exactly the 10 ms frame's delay, though each frame analyses 4 times as many samples."""
+    model = denoiser_model(LOW_DELAY, init_mask_net(replace(LOW_DELAY, gain_bias_init=40.0), seed=1))
+    assert model.delay == 64 and model.algorithmic_latency == 128
+    assert model.init_carry().df_history.shape == (2, 2, 48)  # the filter covers 12 frame bins = 48 finer bins
+    _passes_the_input_through(model, seed=2)
+
+
+def test_with_look_ahead_the_analysis_ends_with_the_shaped_frame_live_as_offline():
+    """Two hops of look-ahead: the low-delay analysis of the frame two hops back, so unity gains give the input
+    delayed by window - hop + 2 hops, and file processing aligns it exactly."""
+    config = replace(LOW_DELAY, lookahead_hops=2, gain_bias_init=40.0)
+    model = denoiser_model(config, init_mask_net(config, seed=6))
+    assert model.delay == 64 + 128 and model.algorithmic_latency == 128 + 128
+    assert model.init_carry().frame_tail.shape == (512 + 128 - 64,)
+    _passes_the_input_through(model, seed=7)
 
 
 def test_a_warm_start_keeps_the_frame_gains_on_the_finer_bins_they_line_up_with():
