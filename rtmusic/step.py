@@ -199,10 +199,11 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         newest = long_frame[memory - window:]  # [window]: the newest 10 ms frame, whose features join the history
         frame = long_frame[memory - window - lookahead:memory - lookahead]  # [window]: the frame the gains shape
         newest_spectrum = dsp.stft_frame(newest, win)
-        spectrum = dsp.stft_frame(frame, win) if lookahead else newest_spectrum
         if analysis_window:  # the gains shape the low-delay analysis ending with that frame, not the 10 ms frame
             spectrum = dsp.stft_frame(long_frame[memory - lookahead - analysis_window:memory - lookahead],
                                       analysis_taper)
+        else:
+            spectrum = dsp.stft_frame(frame, win) if lookahead else newest_spectrum
         level = dsp.power_db(newest_spectrum)
         level_db = decay * carry.level_db + (1.0 - decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0]
