@@ -119,3 +119,43 @@ def test_the_eight_second_denoiser_config_is_the_long_cycle_on_longer_examples_a
     assert long8.segment_seconds * long8.batch_size == long.segment_seconds * long.batch_size
     assert long8.segment_seconds == 8.0 and long8.learning_rate == long.learning_rate / 2
     assert replace(long8, segment_seconds=4.0, batch_size=8, learning_rate=long.learning_rate) == long
+
+
+def test_lr_scales_run_the_named_modules_at_that_multiple_of_the_rate_and_leave_the_rest_and_old_layouts_alone():
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from train import loop
+
+    weights = {"fine_out": {"kernel": jnp.ones((4, 1))}, "gain": {"kernel": jnp.ones((4, 3))}}
+    grads = jax.tree_util.tree_map(lambda w: 1e-3 * jnp.ones_like(w), weights)  # under the clipping norm
+    plain_config = replace(denoise.get_config("fine-df-wide-aug-asym-2"), warmup_steps=1, weight_decay=0.0)
+    scaled_config = replace(plain_config, lr_scales=(("fine_out", 10.0),))
+    assert denoise.get_config("fine-df-wide-aug-asym-fine10").lr_scales == (("fine_in", 10.0), ("fine_out", 10.0))
+
+    def first_two_updates(config):
+        optimizer = loop.make_optimizer(config)
+        state = optimizer.init(weights)
+        for _ in range(2):  # step 0 of the warm-up has rate 0
+            updates, state = optimizer.update(grads, state, weights)
+        return updates, state
+
+    plain, plain_state = first_two_updates(plain_config)
+    scaled, _ = first_two_updates(scaled_config)
+    np.testing.assert_allclose(scaled["gain"]["kernel"], plain["gain"]["kernel"], rtol=1e-6)
+    np.testing.assert_allclose(scaled["fine_out"]["kernel"], 10.0 * plain["fine_out"]["kernel"], rtol=1e-5)
+    assert float(jnp.abs(plain["gain"]["kernel"]).max()) > 0.0
+    # without lr_scales the state is the plain clip + AdamW chain every earlier run saved and resumes from
+    reference = _plain_adamw_state(plain_config, weights)
+    assert jax.tree_util.tree_structure(plain_state) == jax.tree_util.tree_structure(reference)
+
+
+def _plain_adamw_state(config, weights):
+    import optax
+
+    schedule = optax.warmup_cosine_decay_schedule(0.0, config.learning_rate, config.warmup_steps, config.steps,
+                                                  0.05 * config.learning_rate)
+    chain = optax.chain(optax.clip_by_global_norm(config.grad_clip),
+                        optax.adamw(schedule, weight_decay=config.weight_decay))
+    return chain.init(weights)

@@ -55,13 +55,29 @@ def data_parallel(batch_size: int) -> Sharding:
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-    """AdamW with warm-up and cosine decay, global-norm clipping. `config` has the usual fields."""
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0, config.learning_rate, config.warmup_steps, max(config.steps, config.warmup_steps + 1),
-        0.05 * config.learning_rate,
-    )
-    return optax.chain(optax.clip_by_global_norm(config.grad_clip),
-                       optax.adamw(schedule, weight_decay=config.weight_decay))
+    """AdamW with warm-up and cosine decay, global-norm clipping. `config` has the usual fields.
+
+    An optional `config.lr_scales`, pairs (top-level module name, factor), runs those modules' weights at
+    `factor` times the rate: a small part added to a trained net (starting at zero) otherwise learns at the
+    rate that only nudges the rest. Without it the optimizer state has the layout of older runs, so they resume.
+    """
+    def adamw(scale: float) -> optax.GradientTransformation:
+        schedule = optax.warmup_cosine_decay_schedule(
+            0.0, scale * config.learning_rate, config.warmup_steps, max(config.steps, config.warmup_steps + 1),
+            0.05 * scale * config.learning_rate,
+        )
+        return optax.adamw(schedule, weight_decay=config.weight_decay)
+
+    scales = dict(getattr(config, "lr_scales", ()) or ())
+    if not scales:
+        return optax.chain(optax.clip_by_global_norm(config.grad_clip), adamw(1.0))
+
+    def group_of(weights):
+        return {name: jax.tree_util.tree_map(lambda _, n=name: n if n in scales else "base", sub)
+                for name, sub in weights.items()}
+
+    groups = {"base": adamw(1.0), **{name: adamw(factor) for name, factor in scales.items()}}
+    return optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.multi_transform(groups, group_of))
 
 
 def jit_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, sharding: Sharding, n_inputs: int = 2):
