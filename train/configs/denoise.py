@@ -178,7 +178,11 @@ def get_config(name: str = "default") -> TrainConfig:
         # shaping the low-delay analysis that ends with its shaped frame, as fine-df-wide-aug-asym did for the default
         asym = get_config("fine-df-wide-aug-asym")
         return replace(asym, model=replace(asym.model, lookahead_hops=1))
+    if name == "fine-df-wide-aug-lookahead-asym-fine10":  # fine-df-wide-aug-asym-fine10 for the lookahead model (--init-from
+        # denoise_lookahead_asym's latest.rtm): a second cycle with the per-fine-bin correction at ten times the rate
+        lookahead = get_config("fine-df-wide-aug-lookahead-asym")
+        return replace(get_config("fine-df-wide-aug-asym-fine10"), model=lookahead.model)
     if name == "tiny-asym":  # the tiny run shaping a low-delay analysis (tests its training, warm start and export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40, df_bins=8,
                                                                 analysis_window=960))
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'fine-df-wide-aug-bank', 'fine-df-wide-aug-music', 'fine-df-wide-aug-256', 'fine-df-wide-aug-asym', 'fine-df-wide-aug-asym-fast', 'fine-df-wide-aug-asym-2', 'fine-df-wide-aug-asym-fine10', 'fine-df-wide-aug-lookahead-asym', 'floor', 'tiny', 'tiny-fine', 'tiny-fine-df' or 'tiny-asym'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'fine-df-wide-aug-bank', 'fine-df-wide-aug-music', 'fine-df-wide-aug-256', 'fine-df-wide-aug-asym', 'fine-df-wide-aug-asym-fast', 'fine-df-wide-aug-asym-2', 'fine-df-wide-aug-asym-fine10', 'fine-df-wide-aug-lookahead-asym', 'fine-df-wide-aug-lookahead-asym-fine10', 'floor', 'tiny', 'tiny-fine', 'tiny-fine-df' or 'tiny-asym'")
