@@ -393,6 +393,22 @@ def test_a_run_with_extra_music_names_it_in_the_model_card(tmp_path):
                     "`train_families`; 1300 steps, new warm-up and cosine decay from lr 0.0001 to its step 1300.")
 
 
+def test_a_run_with_faster_modules_names_their_rate_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line
+
+    parent, run = tmp_path / "asym", tmp_path / "asym_fine10"
+    for run_dir, scales in ((parent, None), (run, [["fine_in", 10.0], ["fine_out", 10.0]])):
+        run_dir.mkdir()
+        config = {"model": {"hidden": 192}, "learning_rate": 1e-4, "steps": 1500}
+        if scales:
+            config["lr_scales"] = scales  # as config.json stores the tuple of pairs
+        (run_dir / "config.json").write_text(json.dumps(config))
+    line = _warm_start_line(run, parent, {"step": 2400}, 1500)
+    assert line == ("Then `asym_fine10`: warm-started from step 2400 of `asym`; 1500 steps, new warm-up and cosine "
+                    "decay from lr 0.0001 to its step 1500, `fine_in` at 10 times that rate, `fine_out` at 10 times "
+                    "that rate.")
+
+
 def _trained_like(config, rng):
     """Random weights with every entry non-zero, as a trained net's are (fresh ones have zero heads)."""
     import jax

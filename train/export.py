@@ -63,7 +63,8 @@ AUGMENT_PARTS = {"colour": "random EQ", "sweep": "moving EQ", "pitch": "resampli
 _BANKS = "session 18's larger banks (train noise 200 -> 3000 clips, train speech 290 -> 2000)"
 _MUSIC = "session 19's larger train music (400 -> 1600 clips)"
 RUN_DATA_CHANGES = {"denoise_bank": _BANKS, "denoise_lookahead_bank": _BANKS, "denoise_music": _MUSIC,
-                    "denoise_lookahead_music": _MUSIC, "denoise_256": _MUSIC, "denoise_asym": _MUSIC}
+                    "denoise_lookahead_music": _MUSIC, "denoise_256": _MUSIC, "denoise_asym": _MUSIC,
+                    "denoise_lookahead_asym": _MUSIC}
 """Data changes a run's config.json cannot show (`train.build_data`'s amounts), by run name."""
 
 
@@ -105,10 +106,12 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
         added.append(f"{config.get('extra_music_share', 0):.0%} of the music from {', '.join(f'`{s}`' for s in extra)}")
     if run_dir.name in RUN_DATA_CHANGES:
         added.append(RUN_DATA_CHANGES[run_dir.name])
+    scales = [tuple(pair) for pair in config.get("lr_scales") or ()]
+    rate_note = "".join(f", `{name}` at {factor:g} times that rate" for name, factor in scales)
     return (f"Then `{run_dir.name}`: warm-started from step {start.get('step')} of `{parent_dir.name}`"
             + (f", adding {' and '.join(added)}" if added else "")
             + f"; {steps} steps, new warm-up and cosine decay from lr {config.get('learning_rate', '?')} to its step "
-            f"{config.get('steps', '?')}.")
+            f"{config.get('steps', '?')}{rate_note}.")
 
 
 def architecture(cfg: dict) -> str:
