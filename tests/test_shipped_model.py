@@ -30,14 +30,14 @@ def test_builtin_name_is_a_shipped_trained_denoiser(name):
     assert model.algorithmic_latency * 1000 / model.samplerate == pytest.approx(SHIPPED_LATENCY_MS[name])
 
 
-def test_lookahead_is_the_default_net_shaping_an_older_frame_without_the_low_delay_analysis():
-    """The look-ahead model is the default's net one hop later. It predates the default's low-delay analysis
-    (session 21) and still shapes the 10 ms frame."""
+def test_lookahead_is_the_default_net_shaping_an_older_frame():
+    """The look-ahead model is the default's net one hop later: since session 22 both shape the 40 ms low-delay
+    analysis, the look-ahead one's ending with the frame it shapes."""
     default, lookahead = (DenoiserConfig.from_dict(checkpoint.read_header(
         registry.shipped_weights_path(registry.SHIPPED_DENOISERS[n]))["config"]) for n in ("default", "lookahead"))
     assert (default.lookahead_hops, lookahead.lookahead_hops) == (0, 1)
-    assert (default.analysis_window, lookahead.analysis_window) == (1920, 0)
-    assert replace(lookahead, lookahead_hops=0, analysis_window=default.analysis_window) == default
+    assert default.analysis_window == lookahead.analysis_window == 1920
+    assert replace(lookahead, lookahead_hops=0) == default
 
 
 @pytest.mark.parametrize("name", sorted(registry.SHIPPED_DENOISERS))

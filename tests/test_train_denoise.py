@@ -165,7 +165,7 @@ def test_a_low_delay_run_warm_starts_from_a_frame_run_and_its_card_says_what_it_
     out = _export(low_delay, quick_data, tmp_path / "shipped" / "denoiser.rtm")
     card = out.with_suffix(".md").read_text()
     assert "adding the low-delay analysis (gains on a 20 ms asymmetric window instead of the 10 ms frame" in card
-    assert "a low-delay analysis: the gains shape the spectrum of the last 20 ms (50 Hz bins)" in card
+    assert "a low-delay analysis: the gains shape the spectrum of the 20 ms ending with the newest frame (50 Hz bins)" in card
     model = model_from_checkpoint(out)
     assert model.algorithmic_latency == 480 and model.config["analysis_window"] == 960
     x = (0.1 * np.random.default_rng(0).standard_normal(4800)).astype(np.float32)

@@ -138,9 +138,10 @@ def architecture(cfg: dict) -> str:
                      "newest, and the net sees the features of every frame up to the newest")
     if cfg.get("analysis_window", 0):
         rate, analysis = cfg["samplerate"], cfg["analysis_window"]
-        notes.append(f"a low-delay analysis: the gains shape the spectrum of the last {1000 * analysis / rate:.0f} ms "
-                     f"({rate / analysis:.0f} Hz bins) under an asymmetric window whose synthesis part is the last "
-                     f"{1000 * cfg['window'] / rate:.0f} ms, so the latency stays that of the frame (Mauler & Martin "
+        span = "the shaped frame" if cfg.get("lookahead_hops", 0) else "the newest frame"
+        notes.append(f"a low-delay analysis: the gains shape the spectrum of the {1000 * analysis / rate:.0f} ms ending "
+                     f"with {span} ({rate / analysis:.0f} Hz bins) under an asymmetric window whose synthesis part is "
+                     f"its last {1000 * cfg['window'] / rate:.0f} ms, so the latency stays that of the frame (Mauler & Martin "
                      "2007); the net's gains are interpolated onto these bins"
                      + (f", and below {cfg['fine_bins'] * rate / analysis / 1000:.1f} kHz a small net shared across "
                         f"frequency corrects each bin's gain from the levels of the {cfg.get('fine_gain_kernel', 5)} "
