@@ -146,6 +146,8 @@ def test_lr_scales_run_the_named_modules_at_that_multiple_of_the_rate_and_leave_
     np.testing.assert_allclose(scaled["gain"]["kernel"], plain["gain"]["kernel"], rtol=1e-6)
     np.testing.assert_allclose(scaled["fine_out"]["kernel"], 10.0 * plain["fine_out"]["kernel"], rtol=1e-5)
     assert float(jnp.abs(plain["gain"]["kernel"]).max()) > 0.0
+    with pytest.raises(ValueError, match="lr_scales names fine_inn, which this net does not have"):
+        loop.make_optimizer(replace(plain_config, lr_scales=(("fine_inn", 10.0),))).init(weights)
     # without lr_scales the state is the plain clip + AdamW chain every earlier run saved and resumes from
     reference = _plain_adamw_state(plain_config, weights)
     assert jax.tree_util.tree_structure(plain_state) == jax.tree_util.tree_structure(reference)

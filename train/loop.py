@@ -73,6 +73,10 @@ def make_optimizer(config) -> optax.GradientTransformation:
         return optax.chain(optax.clip_by_global_norm(config.grad_clip), adamw(1.0))
 
     def group_of(weights):
+        unknown = sorted(set(scales) - set(weights))
+        if unknown:
+            raise ValueError(f"lr_scales names {', '.join(unknown)}, which this net does not have; its modules are "
+                             f"{', '.join(sorted(weights))}")
         return {name: jax.tree_util.tree_map(lambda _, n=name: n if n in scales else "base", sub)
                 for name, sub in weights.items()}
 

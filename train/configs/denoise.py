@@ -168,8 +168,8 @@ def get_config(name: str = "default") -> TrainConfig:
         # session 21 default) at half its peak rate: its first cycle was the first since session 16 to end above 5.50,
         # and its per-fine-bin correction had barely left zero (output weights under 0.1)
         return replace(get_config("fine-df-wide-aug-asym"), learning_rate=1e-4, steps=2000)
-    if name == "fine-df-wide-aug-asym-fine10":  # a cycle from denoise_asym_2 (--init-from its latest.rtm) with the per-fine-bin
-        # correction at ten times the rate. Session 22: zeroing the shipped net's correction costs only 0.07 dB on
+    if name == "fine-df-wide-aug-asym-fine10":  # fine-df-wide-aug-asym-2's cycle from the same start (--init-from
+        # denoise_asym's latest.rtm, the session 21 default) with the per-fine-bin correction at ten times the rate. Session 22: zeroing the shipped net's correction costs only 0.07 dB on
         # validation music, while an ideal mask on these bins gains 0.6 dB over the 10 ms frame; its output weights
         # (under 0.1) had barely left their zero start in two cycles at 1e-4 - 2e-4
         return replace(get_config("fine-df-wide-aug-asym-2"), steps=1500,
