@@ -85,6 +85,12 @@ class DenoiserConfig:
     # warm-started from one without it starts out computing nearly what it did.
     analysis_window: int = 0
     fine_gain_kernel: int = 5
+    # The per-fine-bin correction's width (8: every model before session 23) and whether it also sees a
+    # projection of the LSTM's output (False: it saw only its bins' levels and logits, so the same levels got the
+    # same correction under a voice, a bass line or a fan). The projection starts at zero and new channels start
+    # with zero output weights, so a net warm-started from a narrower one computes exactly what it did.
+    fine_gain_channels: int = 8
+    fine_gain_context: bool = False
 
     def __post_init__(self):
         if self.analysis_window:
@@ -97,6 +103,8 @@ class DenoiserConfig:
                 )
             if self.fine_gain_kernel < 1 or self.fine_gain_kernel % 2 == 0:
                 raise ParameterError(f"fine_gain_kernel must be an odd number of bins, got {self.fine_gain_kernel}")
+            if self.fine_gain_channels < 1:
+                raise ParameterError(f"fine_gain_channels must be >= 1, got {self.fine_gain_channels}")
         if self.lookahead_hops < 0:
             raise ParameterError(f"lookahead_hops must be >= 0 (0 = none), got {self.lookahead_hops}")
         if self.local_kernel < 0 or (self.local_kernel and self.local_kernel % 2 == 0) or self.local_channels < 1:
@@ -199,6 +207,8 @@ class MaskNet(nn.Module):
     fine_gain_bins: int = 0
     fine_offset: int = 0
     fine_gain_kernel: int = 5
+    fine_gain_channels: int = 8
+    fine_gain_context: bool = False
 
     @nn.compact
     def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
@@ -219,7 +229,7 @@ class MaskNet(nn.Module):
         if self.bin_ratio > 1:
             logits = _onto_finer_bins(logits, self.bin_ratio, (self.bins - 1) * self.bin_ratio + 1)
             if self.fine_gain_bins:
-                logits = logits.at[..., :self.fine_gain_bins].add(self._fine_correction(features, logits))
+                logits = logits.at[..., :self.fine_gain_bins].add(self._fine_correction(features, logits, x))
         if not self.df_outputs:
             return tuple(new_carry), nn.sigmoid(logits)
         df = jnp.tanh(nn.Dense(self.df_outputs, name="df", kernel_init=nn.initializers.zeros,
@@ -231,17 +241,23 @@ class MaskNet(nn.Module):
             df = finer.reshape(df.shape[:-1] + (-1,))
         return tuple(new_carry), jnp.concatenate([nn.sigmoid(logits), df], axis=-1)
 
-    def _fine_correction(self, features: jax.Array, logits: jax.Array) -> jax.Array:
+    def _fine_correction(self, features: jax.Array, logits: jax.Array, lstm_out: jax.Array) -> jax.Array:
         """Logit corrections of the lowest `fine_gain_bins` fine bins from each one's neighbourhood of fine
-        levels (normalised and absolute) and interpolated logits: [..., fine_gain_bins] (zero until trained)."""
+        levels (normalised and absolute) and interpolated logits, and with `fine_gain_context` the LSTM's
+        output projected onto the hidden channels (the same for every bin): [..., fine_gain_bins] (zero until
+        trained)."""
         n, pad = self.fine_gain_bins, self.fine_gain_kernel // 2
         fine = features[..., self.fine_offset:self.fine_offset + 2 * n]
         per_bin = jnp.stack([fine[..., :n], fine[..., n:], logits[..., :n]], axis=-1)  # [..., n, 3]
         widths = [(0, 0)] * (per_bin.ndim - 2) + [(pad, pad), (0, 0)]
         padded = jnp.pad(per_bin, widths, mode="edge")
         around = jnp.concatenate([padded[..., k:k + n, :] for k in range(self.fine_gain_kernel)], axis=-1)
-        hidden = nn.relu(nn.Dense(self.local_channels, name="fine_in")(around))
-        return nn.Dense(1, name="fine_out", kernel_init=nn.initializers.zeros)(hidden)[..., 0]
+        pre = nn.Dense(self.fine_gain_channels, name="fine_in")(around)
+        if self.fine_gain_context:
+            context = nn.Dense(self.fine_gain_channels, name="fine_ctx", use_bias=False,
+                               kernel_init=nn.initializers.zeros)(lstm_out)
+            pre = pre + context[..., None, :]
+        return nn.Dense(1, name="fine_out", kernel_init=nn.initializers.zeros)(nn.relu(pre))[..., 0]
 
     def _local_correction(self, features: jax.Array, logits: jax.Array) -> jax.Array:
         """Per-bin logit corrections from each bin's neighbourhood: [..., bins] (zero until trained)."""
@@ -275,7 +291,8 @@ def mask_net(config: DenoiserConfig) -> MaskNet:
         df_outputs=config.df_outputs, residual_layers=config.residual_layers, local_kernel=config.local_kernel,
         local_channels=config.local_channels, df_order=config.df_order, bin_ratio=config.bin_ratio,
         fine_gain_bins=fine_gains, fine_offset=frame_feature_size(config) - 2 * config.fine_bins,
-        fine_gain_kernel=config.fine_gain_kernel,
+        fine_gain_kernel=config.fine_gain_kernel, fine_gain_channels=config.fine_gain_channels,
+        fine_gain_context=config.fine_gain_context,
     )
 
 

@@ -94,6 +94,26 @@ def test_a_warm_start_keeps_the_frame_gains_on_the_finer_bins_they_line_up_with(
     assert np.abs(np.asarray(grads["fine_out"]["kernel"])).max() > 0
 
 
+def test_a_wider_correction_with_context_starts_out_computing_what_the_narrower_one_did():
+    """Growing the per-fine-bin correction (more channels, the LSTM's output as context) from a trained narrower
+    one: the new channels' output weights and the context projection start at zero, so the outputs are unchanged,
+    and both get gradient."""
+    rng = np.random.default_rng(8)
+    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
+                                     init_mask_net(LOW_DELAY, seed=9))
+    wider_config = replace(LOW_DELAY, fine_gain_channels=24, fine_gain_context=True)
+    wider = warm_start(init_mask_net(wider_config, seed=10), trained)
+    assert set(wider) == set(trained) | {"fine_ctx"} and wider["fine_in"]["kernel"].shape[-1] == 24
+    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
+    narrow_model, wide_model = denoiser_model(LOW_DELAY, trained), denoiser_model(wider_config, wider)
+    np.testing.assert_allclose(np.asarray(_scan(wide_model, wide_model.params(), hops)[1][0]),
+                               np.asarray(_scan(narrow_model, narrow_model.params(), hops)[1][0]), atol=1e-6)
+    grads = jax.grad(lambda w: jnp.sum(_scan(wide_model, {**wide_model.params(), "net": w}, hops)[1][0] ** 2))(
+        jax.tree_util.tree_map(jnp.asarray, wider))
+    assert np.abs(np.asarray(grads["fine_ctx"]["kernel"])).max() > 0
+    assert np.abs(np.asarray(grads["fine_out"]["kernel"][8:])).max() > 0
+
+
 def _tone_residual_db(x, keep, gains, window, hop, analysis=0):
     """Stream x through fixed gains (the 10 ms frame's sqrt-Hann pair, or the low-delay windows) and return the
     output's difference from `keep` in dB below it, past the first quarter second."""
@@ -133,7 +153,8 @@ def test_finer_bins_remove_a_tone_50_hz_beside_a_kept_one_at_the_frames_latency(
     {"analysis_window": 480},  # no longer than the window
     {"analysis_window": 1920, "feature_window": 960, "fine_bins": 100},  # fine features from another history
     {"analysis_window": 1920, "fine_gain_kernel": 4},
+    {"analysis_window": 1920, "fine_gain_channels": 0},
 ])
 def test_low_delay_config_rejects_bad_values(kwargs):
-    with pytest.raises(ParameterError, match="analysis_window|fine_gain_kernel"):
+    with pytest.raises(ParameterError, match="analysis_window|fine_gain_kernel|fine_gain_channels"):
         DenoiserConfig(**kwargs)

@@ -145,7 +145,9 @@ def architecture(cfg: dict) -> str:
                      "2007); the net's gains are interpolated onto these bins"
                      + (f", and below {cfg['fine_bins'] * rate / analysis / 1000:.1f} kHz a small net shared across "
                         f"frequency corrects each bin's gain from the levels of the {cfg.get('fine_gain_kernel', 5)} "
-                        "bins around it" if cfg.get("fine_bins", 0) else ""))
+                        "bins around it" + (" and what the LSTM makes of the whole spectrum"
+                                            if cfg.get("fine_gain_context", False) else "")
+                        if cfg.get("fine_bins", 0) else ""))
     if cfg.get("local_kernel", 0):
         notes.append(f"a local gain refinement: each bin's gain is corrected by a small net shared across frequency "
                      f"that sees the levels and gains of the {cfg['local_kernel']} bins around it")
