@@ -409,6 +409,21 @@ def test_a_run_with_faster_modules_names_their_rate_in_the_model_card(tmp_path):
                     "that rate.")
 
 
+def test_a_run_that_widens_the_fine_bin_correction_says_so_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line
+
+    parent, run = tmp_path / "asym_fine20", tmp_path / "asym_ctx"
+    for run_dir, extra in ((parent, {}), (run, {"fine_gain_channels": 32, "fine_gain_context": True})):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({
+            "model": {"hidden": 192, "analysis_window": 1920, **extra}, "learning_rate": 1e-4, "steps": 1500}))
+    line = _warm_start_line(run, parent, {"step": 1000}, 1500)
+    assert line == ("Then `asym_ctx`: warm-started from step 1000 of `asym_fine20`, adding a wider per-fine-bin "
+                    "correction (8 -> 32 channels; the new ones start silent) and the LSTM's output as context for the "
+                    "per-fine-bin correction (starting at zero); 1500 steps, new warm-up and cosine decay from lr "
+                    "0.0001 to its step 1500.")
+
+
 def _trained_like(config, rng):
     """Random weights with every entry non-zero, as a trained net's are (fresh ones have zero heads)."""
     import jax

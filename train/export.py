@@ -89,6 +89,12 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
         added.append(f"the low-delay analysis (gains on a {1000 * model['analysis_window'] / rate:.0f} ms asymmetric "
                      f"window instead of the {1000 * model.get('window', 480) / rate:.0f} ms frame, and a per-fine-bin "
                      "gain correction starting at zero)")
+    channels, parent_channels = model.get("fine_gain_channels", 8), parent_model.get("fine_gain_channels", 8)
+    if parent_model.get("analysis_window", 0) and channels > parent_channels:
+        added.append(f"a wider per-fine-bin correction ({parent_channels} -> {channels} channels; the new ones start "
+                     "silent)")
+    if model.get("fine_gain_context", False) and not parent_model.get("fine_gain_context", False):
+        added.append("the LSTM's output as context for the per-fine-bin correction (starting at zero)")
     if model.get("lookahead_hops", 0) > parent_model.get("lookahead_hops", 0):
         added.append(f"look-ahead ({parent_model.get('lookahead_hops', 0)} -> {model['lookahead_hops']} hops; the "
                      "newer frames' input weights start at zero)")
