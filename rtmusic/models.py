@@ -91,6 +91,13 @@ class DenoiserConfig:
     # with zero output weights, so a net warm-started from a narrower one computes exactly what it did.
     fine_gain_channels: int = 8
     fine_gain_context: bool = False
+    # Fine-bin noise floor (0 = off, every model before session 24): per fine bin, a level that follows every
+    # drop at once and rises at most this many dB per second, fed to the net and to the per-fine-bin correction
+    # as the level above it. Session 24 found most of the default's remaining error on music in the noise-led
+    # 25 Hz bins below 500 Hz, where hum, fans and traffic hold steady tones for seconds: the running mean level
+    # makes a held note and a steady hum look alike, the floor does not. Appended after every other feature,
+    # with zero weights into the net, so a causal net warm-started from one without it computes what it did.
+    fine_floor_rise_db_per_s: float = 0.0
 
     def __post_init__(self):
         if self.analysis_window:
@@ -114,6 +121,10 @@ class DenoiserConfig:
             raise ParameterError(f"residual_layers must be >= 0 (0 = none), got {self.residual_layers}")
         if self.floor_rise_db_per_s < 0:
             raise ParameterError(f"floor_rise_db_per_s must be >= 0 (0 = no floor feature), got {self.floor_rise_db_per_s}")
+        if self.fine_floor_rise_db_per_s < 0 or (self.fine_floor_rise_db_per_s and not self.fine_bins):
+            raise ParameterError(f"fine_floor_rise_db_per_s must be >= 0 (0 = off) and needs fine_bins; got "
+                                 f"{self.fine_floor_rise_db_per_s} with fine_bins {self.fine_bins}; e.g. 3.0 with "
+                                 "fine_bins=160")
         if self.feature_window and (self.feature_window < self.window or self.feature_window % self.hop):
             raise ParameterError(
                 f"feature_window ({self.feature_window}) must be 0 (the window) or at least window ({self.window}) "
@@ -209,6 +220,7 @@ class MaskNet(nn.Module):
     fine_gain_kernel: int = 5
     fine_gain_channels: int = 8
     fine_gain_context: bool = False
+    fine_floor: bool = False  # the fine bins' level above their noise floor follows their other features
 
     @nn.compact
     def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
@@ -245,13 +257,20 @@ class MaskNet(nn.Module):
         """Logit corrections of the lowest `fine_gain_bins` fine bins from each one's neighbourhood of fine
         levels (normalised and absolute) and interpolated logits, and with `fine_gain_context` the LSTM's
         output projected onto the hidden channels (the same for every bin): [..., fine_gain_bins] (zero until
-        trained)."""
+        trained). With `fine_floor` each bin's level above its noise floor joins in, after the rest, so a
+        correction warm-started without it keeps its weights."""
         n, pad = self.fine_gain_bins, self.fine_gain_kernel // 2
-        fine = features[..., self.fine_offset:self.fine_offset + 2 * n]
-        per_bin = jnp.stack([fine[..., :n], fine[..., n:], logits[..., :n]], axis=-1)  # [..., n, 3]
-        widths = [(0, 0)] * (per_bin.ndim - 2) + [(pad, pad), (0, 0)]
-        padded = jnp.pad(per_bin, widths, mode="edge")
-        around = jnp.concatenate([padded[..., k:k + n, :] for k in range(self.fine_gain_kernel)], axis=-1)
+        fine = features[..., self.fine_offset:self.fine_offset + 3 * n]
+        channels = [[fine[..., :n], fine[..., n:2 * n], logits[..., :n]]]
+        if self.fine_floor:
+            channels.append([fine[..., 2 * n:]])
+        around = []
+        for group in channels:
+            per_bin = jnp.stack(group, axis=-1)  # [..., n, channels]
+            widths = [(0, 0)] * (per_bin.ndim - 2) + [(pad, pad), (0, 0)]
+            padded = jnp.pad(per_bin, widths, mode="edge")
+            around += [padded[..., k:k + n, :] for k in range(self.fine_gain_kernel)]
+        around = jnp.concatenate(around, axis=-1)
         pre = nn.Dense(self.fine_gain_channels, name="fine_in")(around)
         if self.fine_gain_context:
             context = nn.Dense(self.fine_gain_channels, name="fine_ctx", use_bias=False,
@@ -290,17 +309,22 @@ def mask_net(config: DenoiserConfig) -> MaskNet:
         bins=config.bins, hidden=config.hidden, layers=config.layers, gain_bias_init=config.gain_bias_init,
         df_outputs=config.df_outputs, residual_layers=config.residual_layers, local_kernel=config.local_kernel,
         local_channels=config.local_channels, df_order=config.df_order, bin_ratio=config.bin_ratio,
-        fine_gain_bins=fine_gains, fine_offset=frame_feature_size(config) - 2 * config.fine_bins,
+        fine_gain_bins=fine_gains, fine_offset=frame_feature_size(config) - _fine_feature_count(config),
         fine_gain_kernel=config.fine_gain_kernel, fine_gain_channels=config.fine_gain_channels,
-        fine_gain_context=config.fine_gain_context,
+        fine_gain_context=config.fine_gain_context, fine_floor=config.fine_floor_rise_db_per_s > 0,
     )
+
+
+def _fine_feature_count(config: DenoiserConfig) -> int:
+    """Features per frame from the fine bins: normalised and absolute level, and the level above the floor."""
+    return (3 if config.fine_floor_rise_db_per_s > 0 else 2) * config.fine_bins
 
 
 def frame_feature_size(config: DenoiserConfig) -> int:
     """Features of one frame: normalised level and absolute level per bin, the level above the noise floor
-    when enabled, and the normalised and absolute level of each fine-resolution bin when enabled (appended last,
-    so a net warm-started from one without them starts by ignoring them)."""
-    return (3 if config.floor_rise_db_per_s > 0 else 2) * config.bins + 2 * config.fine_bins
+    when enabled, and the normalised and absolute level of each fine-resolution bin when enabled, then its level
+    above its floor (appended last, so a net warm-started from one without them starts by ignoring them)."""
+    return (3 if config.floor_rise_db_per_s > 0 else 2) * config.bins + _fine_feature_count(config)
 
 
 def feature_size(config: DenoiserConfig) -> int:

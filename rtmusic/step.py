@@ -71,6 +71,8 @@ class MaskCarry(NamedTuple):
     df_history: jax.Array  # [df_order - 1, 2, df_bins] real and imaginary part of the previous frames' low bins
     lookahead_features: jax.Array  # [lookahead_hops, frame features] the last frames' features, oldest first
     lookahead_seen: jax.Array  # [] hops of input so far, counted up to lookahead_hops (the LSTM waits till then)
+    fine_floor_db: jax.Array  # [fine_bins] the fine bins' noise floors ([0] without the fine floor feature)
+    fine_floor_hops: jax.Array  # [] hops heard, counted up to the fine history's length (the floor waits till then)
 
 
 StepFn = Callable[[Any, Any, jax.Array], tuple[Any, tuple[jax.Array, StepAux]]]
@@ -181,6 +183,8 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
     use_floor = config.floor_rise_db_per_s > 0
     floor_rise = config.floor_rise_db_per_s * hop / config.samplerate  # dB per hop
+    fine_floor_bins = fine_bins if config.fine_floor_rise_db_per_s > 0 else 0
+    fine_floor_rise = config.fine_floor_rise_db_per_s * hop / config.samplerate  # dB per hop
 
     def init_carry() -> MaskCarry:
         tail = jnp.zeros((window - hop,), jnp.float32)
@@ -190,7 +194,7 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
                          jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32),
                          jnp.zeros((df_order - 1 if df_bins else 0, 2, df_bins), jnp.float32),
                          jnp.zeros((config.lookahead_hops, frame_feature_size(config)), jnp.float32),
-                         jnp.float32(0.0))
+                         jnp.float32(0.0), jnp.full((fine_floor_bins,), FLOOR_INIT_DB, jnp.float32), jnp.float32(0.0))
 
     def step(params, carry: MaskCarry, hop_samples):
         knobs: Knobs = params["knobs"]
@@ -216,6 +220,12 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
             fine = dsp.power_db(dsp.stft_frame(long_frame[memory - history:], fine_taper)[:fine_bins])
             fine_level_db = decay * carry.fine_level_db + (1.0 - decay) * fine
             features += [(fine - fine_level_db) / 20.0, (fine - LEVEL_INIT_DB) / 30.0]
+        fine_floor_db, fine_floor_hops = carry.fine_floor_db, carry.fine_floor_hops
+        if fine_floor_bins:  # from the first full history on: the stream's zero past would pin it far down
+            full = fine_floor_hops >= history // hop
+            fine_floor_db = jnp.where(full, jnp.minimum(fine, fine_floor_db + fine_floor_rise), fine_floor_db)
+            fine_floor_hops = jnp.minimum(fine_floor_hops + 1.0, float(history // hop))
+            features.append(jnp.where(full, fine - fine_floor_db, 0.0) / 20.0)
         features = jnp.concatenate(features)
         lookahead_features, lookahead_seen = carry.lookahead_features, carry.lookahead_seen
         if lookahead:  # the shaped frame's features first, then the newer frames' up to this one's
@@ -251,10 +261,11 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         gain_db = 10.0 * jnp.log10((jnp.sum(jnp.abs(shaped) ** 2) + 1e-9) / in_power)
         new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm, floor_db,
                                                              fine_level_db, df_history, lookahead_features,
-                                                             lookahead_seen), out, dry)
+                                                             lookahead_seen, fine_floor_db, fine_floor_hops),
+                                                             out, dry)
         return new_carry, (out, StepAux(gain_db[None], reset))
 
-    assert frame_feature_size(config) == (3 if use_floor else 2) * config.bins + 2 * fine_bins
+    assert frame_feature_size(config) == (3 if use_floor else 2) * config.bins + 2 * fine_bins + fine_floor_bins
     return StreamModel(
         name=name, kind="denoiser", samplerate=config.samplerate, hop=hop, window=window, delay=config.delay,
         aux_names=("gain_db",), init_carry=init_carry, step=step, weights=weights, config=config.to_dict(),

@@ -114,6 +114,35 @@ def test_a_wider_correction_with_context_starts_out_computing_what_the_narrower_
     assert np.abs(np.asarray(grads["fine_out"]["kernel"][8:])).max() > 0
 
 
+def test_the_fine_floor_starts_out_silent_gets_gradient_and_sits_on_a_steady_tone():
+    """Adding the fine bins' noise floor to a trained causal net: its embedding rows and the correction's new inputs
+    start at zero, so the outputs are unchanged; both get gradient; and on a steady tone the floor settles on the
+    tone's level (the feature near 0 dB) while a tone that just began stands above it."""
+    rng = np.random.default_rng(11)
+    wide = replace(LOW_DELAY, fine_gain_channels=12, fine_gain_context=True)
+    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
+                                     init_mask_net(wide, seed=12))
+    floor_config = replace(wide, fine_floor_rise_db_per_s=5.0)
+    grown = warm_start(init_mask_net(floor_config, seed=13), trained)
+    assert grown["embed"]["kernel"].shape[0] == trained["embed"]["kernel"].shape[0] + 40
+    assert grown["fine_in"]["kernel"].shape[0] == trained["fine_in"]["kernel"].shape[0] + 5  # one level per kernel bin
+    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
+    old_model, new_model = denoiser_model(wide, trained), denoiser_model(floor_config, grown)
+    np.testing.assert_allclose(np.asarray(_scan(new_model, new_model.params(), hops)[1][0]),
+                               np.asarray(_scan(old_model, old_model.params(), hops)[1][0]), atol=1e-6)
+    grads = jax.grad(lambda w: jnp.sum(_scan(new_model, {**new_model.params(), "net": w}, hops)[1][0] ** 2))(
+        jax.tree_util.tree_map(jnp.asarray, grown))
+    assert np.abs(np.asarray(grads["embed"]["kernel"][-40:])).max() > 0
+    assert np.abs(np.asarray(grads["fine_in"]["kernel"][-5:])).max() > 0
+
+    t = np.arange(64 * 400) / 48000.0  # a steady tone in fine bin 10 (94 Hz apart at hop 64, history 512)
+    tone = (0.3 * np.sin(2 * np.pi * 10 * 48000 / 512 * t)).astype(np.float32)
+    carry, _ = _scan(new_model, new_model.params(), jnp.asarray(tone.reshape(-1, 64)))
+    level = np.asarray(dsp.power_db(dsp.stft_frame(jnp.asarray(tone[-512:]), dsp.feature_taper(128, 512))[:40]))
+    assert abs(level[10] - float(carry.fine_floor_db[10])) < 1.0
+    assert old_model.init_carry().fine_floor_db.shape == (0,)  # nets without it carry nothing
+
+
 def _tone_residual_db(x, keep, gains, window, hop, analysis=0):
     """Stream x through fixed gains (the 10 ms frame's sqrt-Hann pair, or the low-delay windows) and return the
     output's difference from `keep` in dB below it, past the first quarter second."""
@@ -154,7 +183,9 @@ def test_finer_bins_remove_a_tone_50_hz_beside_a_kept_one_at_the_frames_latency(
     {"analysis_window": 1920, "feature_window": 960, "fine_bins": 100},  # fine features from another history
     {"analysis_window": 1920, "fine_gain_kernel": 4},
     {"analysis_window": 1920, "fine_gain_channels": 0},
+    {"fine_floor_rise_db_per_s": 5.0},  # a fine floor without fine bins
+    {"feature_window": 1920, "fine_bins": 160, "fine_floor_rise_db_per_s": -1.0},
 ])
 def test_low_delay_config_rejects_bad_values(kwargs):
-    with pytest.raises(ParameterError, match="analysis_window|fine_gain_kernel|fine_gain_channels"):
+    with pytest.raises(ParameterError, match="analysis_window|fine_gain_kernel|fine_gain_channels|fine_floor"):
         DenoiserConfig(**kwargs)

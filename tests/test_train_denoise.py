@@ -424,6 +424,44 @@ def test_a_run_that_widens_the_fine_bin_correction_says_so_in_the_model_card(tmp
                     "0.0001 to its step 1500.")
 
 
+def test_a_run_that_adds_the_fine_floor_says_so_in_the_model_card_and_its_architecture(tmp_path):
+    from rtmusic.models import DenoiserConfig
+    from train.export import _warm_start_line, architecture
+
+    parent, run = tmp_path / "asym_ctx_2", tmp_path / "asym_floor"
+    for run_dir, extra in ((parent, {}), (run, {"fine_floor_rise_db_per_s": 5.0})):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({
+            "model": {"hidden": 192, "analysis_window": 1920, "fine_gain_channels": 32, **extra},
+            "learning_rate": 1e-4, "steps": 1500}))
+    line = _warm_start_line(run, parent, {"step": 1500}, 1500)
+    assert line == ("Then `asym_floor`: warm-started from step 1500 of `asym_ctx_2`, adding the fine bins' noise floor "
+                    "as features of the net and of the per-fine-bin correction (their weights start at zero); 1500 "
+                    "steps, new warm-up and cosine decay from lr 0.0001 to its step 1500.")
+    model = DenoiserConfig(feature_window=1920, fine_bins=160, analysis_window=1920, fine_floor_rise_db_per_s=5.0)
+    assert "above its noise floor (a level that follows every drop and rises at most 5 dB/s)" in architecture(
+        model.to_dict())
+
+
+def test_a_look_ahead_net_cannot_gain_per_frame_features_in_a_warm_start(tmp_path):
+    """Its input holds several frames' features side by side: appended rows would feed the wrong frame's weights."""
+    from dataclasses import replace
+
+    from rtmusic.models import DenoiserConfig, init_mask_net
+    from train.configs import TrainConfig
+    from train.denoise import initial_weights
+
+    start = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40,
+                           analysis_window=512, lookahead_hops=1)
+    checkpoint.save(tmp_path / "start.rtm", init_mask_net(start, seed=0), kind="denoiser", config=start.to_dict(),
+                    meta={"step": 10})
+    grown = replace(TrainConfig(), model=replace(start, fine_floor_rise_db_per_s=5.0))
+    with pytest.raises(SystemExit, match="look-ahead net"):
+        initial_weights(grown, tmp_path / "start.rtm")
+    same = replace(TrainConfig(), model=start)
+    assert set(initial_weights(same, tmp_path / "start.rtm")) == set(init_mask_net(start, seed=0))
+
+
 def _trained_like(config, rng):
     """Random weights with every entry non-zero, as a trained net's are (fresh ones have zero heads)."""
     import jax

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rtmusic.metrics import si_sdr
-from rtmusic.models import DenoiserConfig, init_mask_net
+from rtmusic.models import DenoiserConfig, frame_feature_size, init_mask_net
 from rtmusic.step import denoiser_model, make_knobs, scan_hops
 from train import loop
 from train.configs import TrainConfig, get_config
@@ -137,7 +137,13 @@ def initial_weights(config: TrainConfig, init_from: Path | None):
     weights = init_mask_net(config.model, seed=config.seed)
     if init_from is None:
         return weights
-    _, start = loop.load_start_checkpoint(init_from, "denoiser")
+    header, start = loop.load_start_checkpoint(init_from, "denoiser")
+    start_config = DenoiserConfig.from_dict(header["config"])
+    if start_config.lookahead_hops and frame_feature_size(start_config) != frame_feature_size(config.model):
+        raise SystemExit(f"--init-from {init_from}: a look-ahead net's input holds {start_config.lookahead_hops + 1} "
+                         "frames' features side by side, so it cannot gain per-frame features in a warm start (its "
+                         "newer frames' weights would land on the wrong inputs); warm-start a causal net instead, or "
+                         "keep the start's features")
     return warm_start(weights, start)
 
 

@@ -95,6 +95,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
                      "silent)")
     if model.get("fine_gain_context", False) and not parent_model.get("fine_gain_context", False):
         added.append("the LSTM's output as context for the per-fine-bin correction (starting at zero)")
+    if model.get("fine_floor_rise_db_per_s", 0.0) and not parent_model.get("fine_floor_rise_db_per_s", 0.0):
+        added.append("the fine bins' noise floor as features of the net and of the per-fine-bin correction (their "
+                     "weights start at zero)")
     if model.get("lookahead_hops", 0) > parent_model.get("lookahead_hops", 0):
         added.append(f"look-ahead ({parent_model.get('lookahead_hops', 0)} -> {model['lookahead_hops']} hops; the "
                      "newer frames' input weights start at zero)")
@@ -131,6 +134,10 @@ def architecture(cfg: dict) -> str:
                      f"(up to {cfg['fine_bins'] * rate / history / 1000:.1f} kHz, {rate / history:.0f} Hz apart) of a "
                      f"{1000 * history / rate:.0f} ms causal history, so harmonics stand apart from the noise between "
                      "them (past samples only: no added latency)")
+    if cfg.get("fine_floor_rise_db_per_s", 0.0) > 0:
+        notes.append(f"each fine bin's level above its noise floor (a level that follows every drop and rises at most "
+                     f"{cfg['fine_floor_rise_db_per_s']:g} dB/s), so a steady hum or fan tone stands apart from a held "
+                     "note")
     if cfg.get("df_bins", 0):
         notes.append(f"a deep filter: in the lowest {cfg['df_bins']} bins (up to "
                      f"{cfg['df_bins'] * cfg['samplerate'] / cfg['window'] / 1000:.1f} kHz) a learned complex filter over "
