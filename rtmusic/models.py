@@ -98,6 +98,12 @@ class DenoiserConfig:
     # makes a held note and a steady hum look alike, the floor does not. Appended after every other feature,
     # with zero weights into the net, so a causal net warm-started from one without it computes what it did.
     fine_floor_rise_db_per_s: float = 0.0
+    # Fine gain head (0 = off, every model before session 24): the LSTM's output sets the logits of the lowest
+    # this many fine bins directly, one weight row per bin, added to the interpolated logits before the
+    # correction. The correction is one small net shared across frequency, and the gain head's 100 Hz bins give
+    # 0-500 Hz five values: session 24 found half the remaining error there, in bins the noise leads. Starts at
+    # zero, so a net warm-started from one without it computes exactly what it did.
+    fine_head_bins: int = 0
 
     def __post_init__(self):
         if self.analysis_window:
@@ -112,6 +118,10 @@ class DenoiserConfig:
                 raise ParameterError(f"fine_gain_kernel must be an odd number of bins, got {self.fine_gain_kernel}")
             if self.fine_gain_channels < 1:
                 raise ParameterError(f"fine_gain_channels must be >= 1, got {self.fine_gain_channels}")
+        if self.fine_head_bins and not (self.analysis_window and 0 < self.fine_head_bins <= self.shaped_bins):
+            raise ParameterError(f"fine_head_bins must be 0 (off) or between 1 and the shaped bins ({self.shaped_bins}) "
+                                 f"of a low-delay analysis; got {self.fine_head_bins} with analysis_window "
+                                 f"{self.analysis_window}; e.g. fine_head_bins=40 (0-1 kHz) with analysis_window=1920")
         if self.lookahead_hops < 0:
             raise ParameterError(f"lookahead_hops must be >= 0 (0 = none), got {self.lookahead_hops}")
         if self.local_kernel < 0 or (self.local_kernel and self.local_kernel % 2 == 0) or self.local_channels < 1:
@@ -221,6 +231,7 @@ class MaskNet(nn.Module):
     fine_gain_channels: int = 8
     fine_gain_context: bool = False
     fine_floor: bool = False  # the fine bins' level above their noise floor follows their other features
+    fine_head_bins: int = 0  # the lowest fine bins whose logits the LSTM's output also sets directly
 
     @nn.compact
     def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
@@ -240,6 +251,9 @@ class MaskNet(nn.Module):
             logits = logits + self._local_correction(features, logits)
         if self.bin_ratio > 1:
             logits = _onto_finer_bins(logits, self.bin_ratio, (self.bins - 1) * self.bin_ratio + 1)
+            if self.fine_head_bins:
+                logits = logits.at[..., :self.fine_head_bins].add(nn.Dense(
+                    self.fine_head_bins, name="fine_head", kernel_init=nn.initializers.zeros)(head_in))
             if self.fine_gain_bins:
                 logits = logits.at[..., :self.fine_gain_bins].add(self._fine_correction(features, logits, x))
         if not self.df_outputs:
@@ -312,6 +326,7 @@ def mask_net(config: DenoiserConfig) -> MaskNet:
         fine_gain_bins=fine_gains, fine_offset=frame_feature_size(config) - _fine_feature_count(config),
         fine_gain_kernel=config.fine_gain_kernel, fine_gain_channels=config.fine_gain_channels,
         fine_gain_context=config.fine_gain_context, fine_floor=config.fine_floor_rise_db_per_s > 0,
+        fine_head_bins=config.fine_head_bins,
     )
 
 

@@ -143,6 +143,29 @@ def test_the_fine_floor_starts_out_silent_gets_gradient_and_sits_on_a_steady_ton
     assert old_model.init_carry().fine_floor_db.shape == (0,)  # nets without it carry nothing
 
 
+def test_a_fine_gain_head_starts_out_silent_and_gets_gradient():
+    """The LSTM's direct logits for the lowest fine bins start at zero, so a warm-started net computes exactly what
+    it did; they get gradient, and only those bins' logits depend on them."""
+    rng = np.random.default_rng(21)
+    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
+                                     init_mask_net(LOW_DELAY, seed=22))
+    head_config = replace(LOW_DELAY, fine_head_bins=20)
+    grown = warm_start(init_mask_net(head_config, seed=23), trained)
+    assert set(grown) == set(trained) | {"fine_head"} and grown["fine_head"]["kernel"].shape == (32, 20)
+    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
+    old_model, new_model = denoiser_model(LOW_DELAY, trained), denoiser_model(head_config, grown)
+    np.testing.assert_allclose(np.asarray(_scan(new_model, new_model.params(), hops)[1][0]),
+                               np.asarray(_scan(old_model, old_model.params(), hops)[1][0]), atol=1e-6)
+    grads = jax.grad(lambda w: jnp.sum(_scan(new_model, {**new_model.params(), "net": w}, hops)[1][0] ** 2))(
+        jax.tree_util.tree_map(jnp.asarray, grown))
+    assert np.abs(np.asarray(grads["fine_head"]["kernel"])).max() > 0
+    net, features = mask_net(head_config), jnp.asarray(rng.standard_normal(2 * 65 + 2 * 40), jnp.float32)
+    nudged = {**grown, "fine_head": {"kernel": jnp.ones((32, 20)), "bias": jnp.ones(20)}}
+    gains = [np.asarray(net.apply({"params": w}, net.initialize_carry(), features)[1][:LOW_DELAY.shaped_bins])
+             for w in (grown, nudged)]
+    assert np.all(gains[1][:20] != gains[0][:20]) and np.allclose(gains[1][40:], gains[0][40:])
+
+
 def _tone_residual_db(x, keep, gains, window, hop, analysis=0):
     """Stream x through fixed gains (the 10 ms frame's sqrt-Hann pair, or the low-delay windows) and return the
     output's difference from `keep` in dB below it, past the first quarter second."""
@@ -184,8 +207,10 @@ def test_finer_bins_remove_a_tone_50_hz_beside_a_kept_one_at_the_frames_latency(
     {"analysis_window": 1920, "fine_gain_kernel": 4},
     {"analysis_window": 1920, "fine_gain_channels": 0},
     {"fine_floor_rise_db_per_s": 5.0},  # a fine floor without fine bins
+    {"fine_head_bins": 40},  # a fine head without the low-delay analysis
+    {"feature_window": 1920, "fine_bins": 160, "analysis_window": 1920, "fine_head_bins": 1000},
     {"feature_window": 1920, "fine_bins": 160, "fine_floor_rise_db_per_s": -1.0},
 ])
 def test_low_delay_config_rejects_bad_values(kwargs):
-    with pytest.raises(ParameterError, match="analysis_window|fine_gain_kernel|fine_gain_channels|fine_floor"):
+    with pytest.raises(ParameterError, match="analysis_window|fine_gain_kernel|fine_gain_channels|fine_floor|fine_head"):
         DenoiserConfig(**kwargs)

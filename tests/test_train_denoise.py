@@ -443,6 +443,24 @@ def test_a_run_that_adds_the_fine_floor_says_so_in_the_model_card_and_its_archit
         model.to_dict())
 
 
+def test_a_run_that_adds_a_fine_gain_head_says_so_in_the_model_card(tmp_path):
+    from rtmusic.models import DenoiserConfig
+    from train.export import _warm_start_line, architecture
+
+    parent, run = tmp_path / "asym_ctx_2", tmp_path / "asym_head"
+    for run_dir, extra in ((parent, {}), (run, {"fine_head_bins": 40})):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({
+            "model": {"hidden": 192, "analysis_window": 1920, "fine_gain_channels": 32, **extra},
+            "learning_rate": 1e-4, "steps": 1500, "lr_scales": [["fine_head", 10.0]] if extra else []}))
+    line = _warm_start_line(run, parent, {"step": 1500}, 1500)
+    assert line.startswith("Then `asym_head`: warm-started from step 1500 of `asym_ctx_2`, adding a head setting the "
+                           "lowest 40 fine bins' gains from the LSTM's output (starting at zero); 1500 steps")
+    assert line.endswith("`fine_head` at 10 times that rate.")
+    model = DenoiserConfig(feature_window=1920, fine_bins=160, analysis_window=1920, fine_head_bins=40)
+    assert "below 1.0 kHz the LSTM's output also sets each 25 Hz bin's gain directly" in architecture(model.to_dict())
+
+
 def test_a_look_ahead_net_cannot_gain_per_frame_features_in_a_warm_start(tmp_path):
     """Its input holds several frames' features side by side: appended rows would feed the wrong frame's weights."""
     from dataclasses import replace

@@ -98,6 +98,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     if model.get("fine_floor_rise_db_per_s", 0.0) and not parent_model.get("fine_floor_rise_db_per_s", 0.0):
         added.append("the fine bins' noise floor as features of the net and of the per-fine-bin correction (their "
                      "weights start at zero)")
+    if model.get("fine_head_bins", 0) and not parent_model.get("fine_head_bins", 0):
+        added.append(f"a head setting the lowest {model['fine_head_bins']} fine bins' gains from the LSTM's output "
+                     "(starting at zero)")
     if model.get("lookahead_hops", 0) > parent_model.get("lookahead_hops", 0):
         added.append(f"look-ahead ({parent_model.get('lookahead_hops', 0)} -> {model['lookahead_hops']} hops; the "
                      "newer frames' input weights start at zero)")
@@ -161,6 +164,10 @@ def architecture(cfg: dict) -> str:
                         "bins around it" + (" and what the LSTM makes of the whole spectrum"
                                             if cfg.get("fine_gain_context", False) else "")
                         if cfg.get("fine_bins", 0) else ""))
+    if cfg.get("fine_head_bins", 0):
+        rate, analysis = cfg["samplerate"], cfg["analysis_window"]
+        notes.append(f"a fine gain head: below {cfg['fine_head_bins'] * rate / analysis / 1000:.1f} kHz the LSTM's output "
+                     f"also sets each {rate / analysis:.0f} Hz bin's gain directly")
     if cfg.get("local_kernel", 0):
         notes.append(f"a local gain refinement: each bin's gain is corrected by a small net shared across frequency "
                      f"that sees the levels and gains of the {cfg['local_kernel']} bins around it")
