@@ -67,27 +67,37 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = script_parser("bench.correction_share", __doc__)
+def validation_models(module: str, doc: str, default_out: Path, argv: list[str] | None):
+    """Parse the --model/--clips/--data-dir/--out options these validation-set tools share; returns
+    (args, {name: checkpoint path}, validation clips spread over the kinds)."""
+    parser = script_parser(module, doc)
     parser.add_argument("--model", nargs="+", default=["default"],
-                        help="low-delay denoisers: built-in names (default, lookahead) or .rtm files")
+                        help="denoisers: built-in names (default, lookahead) or .rtm files")
     parser.add_argument("--clips", type=int, default=210, help="validation clips, spread over music, speech, mixed")
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser.add_argument("--out", type=Path, default=default_out, help="output folder")
     args = parser.parse_args(argv)
 
+    from rtmusic.errors import CheckpointError
     from rtmusic.registry import checkpoint_path
     from train.datapaths import data_dir
     from train.mixer import make_validation_set
 
-    started = time.perf_counter()
     paths = {}
     for name in args.model:
-        path = checkpoint_path(name)
+        try:
+            path = checkpoint_path(name)
+        except CheckpointError as err:
+            parser.error(str(err))
         if path is None or not Path(path).is_file():
             parser.error(f"no denoiser checkpoint {name!r}: give default, lookahead or a .rtm file")
         paths[name] = Path(path)
-    val = spread_clips(make_validation_set(data_dir(args.data_dir)), args.clips)
+    return args, paths, spread_clips(make_validation_set(data_dir(args.data_dir)), args.clips)
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
+    args, paths, val = validation_models("bench.correction_share", __doc__, DEFAULT_OUT, argv)
     results = {"clips": int(len(val["kind"])), "models": {name: score(path, val) for name, path in paths.items()}}
     results["run_seconds"] = round(time.perf_counter() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)

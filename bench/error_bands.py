@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import save_figure, script_parser, write_report
-from bench.correction_share import spread_clips
+from bench.common import save_figure, write_report
+from bench.correction_share import validation_models
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "error_bands"
 BAND_EDGES_HZ = (0, 250, 500, 1000, 2000, 4000, 8000, 24001)
@@ -133,26 +133,8 @@ def plot(results: dict, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = script_parser("bench.error_bands", __doc__)
-    parser.add_argument("--model", nargs="+", default=["default"],
-                        help="denoisers: built-in names (default, lookahead) or .rtm files")
-    parser.add_argument("--clips", type=int, default=210, help="validation clips, spread over music, speech, mixed")
-    parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
-    args = parser.parse_args(argv)
-
-    from rtmusic.registry import checkpoint_path
-    from train.datapaths import data_dir
-    from train.mixer import make_validation_set
-
     started = time.perf_counter()
-    paths = {}
-    for name in args.model:
-        path = checkpoint_path(name)
-        if path is None or not Path(path).is_file():
-            parser.error(f"no denoiser checkpoint {name!r}: give default, lookahead or a .rtm file")
-        paths[name] = Path(path)
-    val = spread_clips(make_validation_set(data_dir(args.data_dir)), args.clips)
+    args, paths, val = validation_models("bench.error_bands", __doc__, DEFAULT_OUT, argv)
     results = {"clips": int(len(val["kind"])), "band_edges_hz": list(BAND_EDGES_HZ),
                "models": {name: score(path, val) for name, path in paths.items()}}
     results["run_seconds"] = round(time.perf_counter() - started, 1)
