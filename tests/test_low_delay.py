@@ -94,22 +94,29 @@ def test_a_warm_start_keeps_the_frame_gains_on_the_finer_bins_they_line_up_with(
     assert np.abs(np.asarray(grads["fine_out"]["kernel"])).max() > 0
 
 
+def _grown_from_trained(old_config, new_config, seed: int):
+    """A trained-like net of `old_config` warm-started into `new_config`: (old weights, grown weights, the
+    grown net's gradients); asserts that both compute the same output on random input."""
+    rng = np.random.default_rng(seed)
+    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
+                                     init_mask_net(old_config, seed=seed + 1))
+    grown = warm_start(init_mask_net(new_config, seed=seed + 2), trained)
+    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
+    old_model, new_model = denoiser_model(old_config, trained), denoiser_model(new_config, grown)
+    np.testing.assert_allclose(np.asarray(_scan(new_model, new_model.params(), hops)[1][0]),
+                               np.asarray(_scan(old_model, old_model.params(), hops)[1][0]), atol=1e-6)
+    grads = jax.grad(lambda w: jnp.sum(_scan(new_model, {**new_model.params(), "net": w}, hops)[1][0] ** 2))(
+        jax.tree_util.tree_map(jnp.asarray, grown))
+    return trained, grown, grads
+
+
 def test_a_wider_correction_with_context_starts_out_computing_what_the_narrower_one_did():
     """Growing the per-fine-bin correction (more channels, the LSTM's output as context) from a trained narrower
     one: the new channels' output weights and the context projection start at zero, so the outputs are unchanged,
     and both get gradient."""
-    rng = np.random.default_rng(8)
-    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
-                                     init_mask_net(LOW_DELAY, seed=9))
-    wider_config = replace(LOW_DELAY, fine_gain_channels=24, fine_gain_context=True)
-    wider = warm_start(init_mask_net(wider_config, seed=10), trained)
+    trained, wider, grads = _grown_from_trained(LOW_DELAY, replace(LOW_DELAY, fine_gain_channels=24,
+                                                                    fine_gain_context=True), seed=8)
     assert set(wider) == set(trained) | {"fine_ctx"} and wider["fine_in"]["kernel"].shape[-1] == 24
-    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
-    narrow_model, wide_model = denoiser_model(LOW_DELAY, trained), denoiser_model(wider_config, wider)
-    np.testing.assert_allclose(np.asarray(_scan(wide_model, wide_model.params(), hops)[1][0]),
-                               np.asarray(_scan(narrow_model, narrow_model.params(), hops)[1][0]), atol=1e-6)
-    grads = jax.grad(lambda w: jnp.sum(_scan(wide_model, {**wide_model.params(), "net": w}, hops)[1][0] ** 2))(
-        jax.tree_util.tree_map(jnp.asarray, wider))
     assert np.abs(np.asarray(grads["fine_ctx"]["kernel"])).max() > 0
     assert np.abs(np.asarray(grads["fine_out"]["kernel"][8:])).max() > 0
 
@@ -118,48 +125,32 @@ def test_the_fine_floor_starts_out_silent_gets_gradient_and_sits_on_a_steady_ton
     """Adding the fine bins' noise floor to a trained causal net: its embedding rows and the correction's new inputs
     start at zero, so the outputs are unchanged; both get gradient; and on a steady tone the floor settles on the
     tone's level (the feature near 0 dB) while a tone that just began stands above it."""
-    rng = np.random.default_rng(11)
     wide = replace(LOW_DELAY, fine_gain_channels=12, fine_gain_context=True)
-    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
-                                     init_mask_net(wide, seed=12))
     floor_config = replace(wide, fine_floor_rise_db_per_s=5.0)
-    grown = warm_start(init_mask_net(floor_config, seed=13), trained)
+    trained, grown, grads = _grown_from_trained(wide, floor_config, seed=11)
     assert grown["embed"]["kernel"].shape[0] == trained["embed"]["kernel"].shape[0] + 40
     assert grown["fine_in"]["kernel"].shape[0] == trained["fine_in"]["kernel"].shape[0] + 5  # one level per kernel bin
-    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
-    old_model, new_model = denoiser_model(wide, trained), denoiser_model(floor_config, grown)
-    np.testing.assert_allclose(np.asarray(_scan(new_model, new_model.params(), hops)[1][0]),
-                               np.asarray(_scan(old_model, old_model.params(), hops)[1][0]), atol=1e-6)
-    grads = jax.grad(lambda w: jnp.sum(_scan(new_model, {**new_model.params(), "net": w}, hops)[1][0] ** 2))(
-        jax.tree_util.tree_map(jnp.asarray, grown))
     assert np.abs(np.asarray(grads["embed"]["kernel"][-40:])).max() > 0
     assert np.abs(np.asarray(grads["fine_in"]["kernel"][-5:])).max() > 0
 
     t = np.arange(64 * 400) / 48000.0  # a steady tone in fine bin 10 (94 Hz apart at hop 64, history 512)
     tone = (0.3 * np.sin(2 * np.pi * 10 * 48000 / 512 * t)).astype(np.float32)
-    carry, _ = _scan(new_model, new_model.params(), jnp.asarray(tone.reshape(-1, 64)))
+    floor_model = denoiser_model(floor_config, grown)
+    carry, _ = _scan(floor_model, floor_model.params(), jnp.asarray(tone.reshape(-1, 64)))
     level = np.asarray(dsp.power_db(dsp.stft_frame(jnp.asarray(tone[-512:]), dsp.feature_taper(128, 512))[:40]))
     assert abs(level[10] - float(carry.fine_floor_db[10])) < 1.0
-    assert old_model.init_carry().fine_floor_db.shape == (0,)  # nets without it carry nothing
+    assert denoiser_model(wide, trained).init_carry().fine_floor_db.shape == (0,)  # nets without it carry nothing
 
 
 def test_a_fine_gain_head_starts_out_silent_and_gets_gradient():
     """The LSTM's direct logits for the lowest fine bins start at zero, so a warm-started net computes exactly what
     it did; they get gradient, and only those bins' logits depend on them."""
-    rng = np.random.default_rng(21)
-    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
-                                     init_mask_net(LOW_DELAY, seed=22))
     head_config = replace(LOW_DELAY, fine_head_bins=20)
-    grown = warm_start(init_mask_net(head_config, seed=23), trained)
+    trained, grown, grads = _grown_from_trained(LOW_DELAY, head_config, seed=21)
     assert set(grown) == set(trained) | {"fine_head"} and grown["fine_head"]["kernel"].shape == (32, 20)
-    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
-    old_model, new_model = denoiser_model(LOW_DELAY, trained), denoiser_model(head_config, grown)
-    np.testing.assert_allclose(np.asarray(_scan(new_model, new_model.params(), hops)[1][0]),
-                               np.asarray(_scan(old_model, old_model.params(), hops)[1][0]), atol=1e-6)
-    grads = jax.grad(lambda w: jnp.sum(_scan(new_model, {**new_model.params(), "net": w}, hops)[1][0] ** 2))(
-        jax.tree_util.tree_map(jnp.asarray, grown))
     assert np.abs(np.asarray(grads["fine_head"]["kernel"])).max() > 0
-    net, features = mask_net(head_config), jnp.asarray(rng.standard_normal(2 * 65 + 2 * 40), jnp.float32)
+    features = jnp.asarray(np.random.default_rng(22).standard_normal(2 * 65 + 2 * 40), jnp.float32)
+    net = mask_net(head_config)
     nudged = {**grown, "fine_head": {"kernel": jnp.ones((32, 20)), "bias": jnp.ones(20)}}
     gains = [np.asarray(net.apply({"params": w}, net.initialize_carry(), features)[1][:LOW_DELAY.shaped_bins])
              for w in (grown, nudged)]
