@@ -32,13 +32,15 @@ def test_builtin_name_is_a_shipped_trained_denoiser(name):
 
 def test_lookahead_is_the_default_net_shaping_an_older_frame():
     """The look-ahead model is the default's net one hop later: since session 22 both shape the 40 ms low-delay
-    analysis, the look-ahead one's ending with the frame it shapes. Only the per-fine-bin correction's width and
-    context may differ (a cycle that grows it reaches one model before the other)."""
+    analysis, the look-ahead one's ending with the frame it shapes. Only what acts on the fine bins (the per-fine-bin
+    correction's width and context, the fine gain head, the fine-bin floor) may differ: a cycle that grows it reaches
+    one model before the other."""
     default, lookahead = (DenoiserConfig.from_dict(checkpoint.read_header(
         registry.shipped_weights_path(registry.SHIPPED_DENOISERS[n]))["config"]) for n in ("default", "lookahead"))
     assert (default.lookahead_hops, lookahead.lookahead_hops) == (0, 1)
     assert default.analysis_window == lookahead.analysis_window == 1920
-    correction = {"fine_gain_channels": default.fine_gain_channels, "fine_gain_context": default.fine_gain_context}
+    correction = {name: getattr(default, name) for name in ("fine_gain_channels", "fine_gain_context", "fine_head_bins",
+                                                            "fine_floor_rise_db_per_s")}
     assert replace(lookahead, lookahead_hops=0, **correction) == default
 
 
