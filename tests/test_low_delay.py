@@ -157,6 +157,15 @@ def test_a_fine_gain_head_starts_out_silent_and_gets_gradient():
     assert np.all(gains[1][:20] != gains[0][:20]) and np.allclose(gains[1][40:], gains[0][40:])
 
 
+def test_a_look_ahead_net_grows_the_fine_gain_head_as_the_causal_one_does():
+    """The head reads the LSTM's output, not the frames' features, so a trained look-ahead net (whose input holds
+    several frames side by side) takes it too and starts out computing what it did."""
+    lookahead = replace(LOW_DELAY, lookahead_hops=1)
+    trained, grown, grads = _grown_from_trained(lookahead, replace(lookahead, fine_head_bins=20), seed=23)
+    assert set(grown) == set(trained) | {"fine_head"}
+    assert np.abs(np.asarray(grads["fine_head"]["kernel"])).max() > 0
+
+
 def _tone_residual_db(x, keep, gains, window, hop, analysis=0):
     """Stream x through fixed gains (the 10 ms frame's sqrt-Hann pair, or the low-delay windows) and return the
     output's difference from `keep` in dB below it, past the first quarter second."""
