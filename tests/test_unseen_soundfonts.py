@@ -190,7 +190,7 @@ def test_evaluations_offer_the_source_and_default_to_the_val_music(capsys):
     from bench import classify_eval
     from bench import quality as quality_cli
 
-    sources = "{val,unseen-soundfonts,val-excerpts,families,families-unseen-soundfonts}"
+    sources = "{val,unseen-soundfonts,val-excerpts,families,families-unseen-soundfonts,train-families}"
     for module in (quality_cli, classify_eval):
         with pytest.raises(SystemExit):
             module.main(["--help"])
@@ -200,7 +200,8 @@ def test_evaluations_offer_the_source_and_default_to_the_val_music(capsys):
     assert datapaths.MUSIC_SOURCES == {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT,
                                        "val-excerpts": datapaths.VAL_EXCERPTS_SPLIT,
                                        "families": datapaths.FAMILIES_SPLIT,
-                                       "families-unseen-soundfonts": datapaths.FAMILIES_UNSEEN_SPLIT}
+                                       "families-unseen-soundfonts": datapaths.FAMILIES_UNSEEN_SPLIT,
+                                       "train-families": datapaths.TRAIN_FAMILIES_SPLIT}
     outs = {datapaths.music_source_out(classify_eval.DEFAULT_OUT, source) for source in datapaths.MUSIC_SOURCES}
     assert len(outs) == len(datapaths.MUSIC_SOURCES)  # no source overwrites another's report
     assert datapaths.music_source_out(quality_cli.DEFAULT_OUT, "val") == quality_cli.DEFAULT_OUT

@@ -66,8 +66,11 @@ TRAIN_FAMILIES_SYNTH_SPLIT = "train_families_synth"
 """Music only: fresh arrangements whose featured family (and half the other parts) is synthesised from scratch."""
 
 MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT,
-                 "families": FAMILIES_SPLIT, "families-unseen-soundfonts": FAMILIES_UNSEEN_SPLIT}
-"""Where evaluations take their music from: the val split itself (None) or another packed music split."""
+                 "families": FAMILIES_SPLIT, "families-unseen-soundfonts": FAMILIES_UNSEEN_SPLIT,
+                 "train-families": TRAIN_FAMILIES_SPLIT}
+"""Where evaluations take their music from: the val split itself (None) or another packed music split. The
+training split is there to measure fit: a model that scores no higher on music it trained on than on held-out
+pieces underfits, and more data will not help it (session 25: the classifier)."""
 
 MUSIC_SOURCE_NOTES = {
     "unseen-soundfonts": "the held-out val music (first 10 s of each clip) rendered with soundfonts never used in training",
@@ -77,11 +80,13 @@ MUSIC_SOURCE_NOTES = {
                 "on top of a mix), in the training soundfont FluidR3",
     "families-unseen-soundfonts": "the same label-balanced arrangements rendered with TimGM6mb, a soundfont never "
                                   "used in training",
+    "train-families": "label-balanced arrangements of TRAINING pieces in FluidR3, as trained on: a measure of fit, "
+                      "not of generalisation",
 }
 """One line per non-default music source, for reports."""
 
 MUSIC_SOURCE_TAGS = {"unseen-soundfonts": "unseen_sf", "val-excerpts": "val_excerpts", "families": "families",
-                     "families-unseen-soundfonts": "families_unseen_sf"}
+                     "families-unseen-soundfonts": "families_unseen_sf", "train-families": "train_families"}
 """Suffix of a report's default folder per non-default music source (``bench/results/classify_<tag>``), so
 figures on one source never overwrite another's."""
 
