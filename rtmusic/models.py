@@ -400,6 +400,16 @@ class ClassifierConfig:
     # Appended last, so a net warm-started from one without them starts by ignoring them (train.warmstart).
     fine_window: int = 0
     fine_bins: int = 0
+    # Spectro-temporal front end (empty = none, every classifier before session 26): convolutions over frequency
+    # and time on the fine bins' levels, each layer `tf_kernel` bins wide and three taps deep in time (this hop,
+    # `tf_dilations[i]` hops back and twice that), ReLU, then max-pooling of bin pairs. What tells instrument
+    # families apart in an ensemble is how each note starts, moves and decays (session 25: a probe on a whole
+    # second's pooled spectrum does worse than the LSTM); one 10 ms frame at a time, the LSTM must build that
+    # itself. The layers' past inputs live in the carry, so the step stays causal and streams; their output
+    # joins the embedding's inputs last, so a net warm-started from one without them computes what it did.
+    tf_channels: tuple[int, ...] = ()
+    tf_dilations: tuple[int, ...] = ()
+    tf_kernel: int = 5
 
     def __post_init__(self):
         DenoiserConfig(samplerate=self.samplerate, hop=self.hop, window=self.window)  # same STFT rules
@@ -443,6 +453,27 @@ class ClassifierConfig:
                 f"{self.conv_kernel}; e.g. bands=128, conv_channels=(16, 32)"
             )
 
+        object.__setattr__(self, "tf_channels", tuple(int(c) for c in self.tf_channels))
+        object.__setattr__(self, "tf_dilations", tuple(int(d) for d in self.tf_dilations))
+        layers = len(self.tf_channels)
+        if self.tf_channels and (
+                len(self.tf_dilations) != layers or any(c < 1 for c in self.tf_channels)
+                or any(d < 1 for d in self.tf_dilations) or self.tf_kernel < 1 or not self.fine_bins
+                or self.fine_bins % 2 ** layers):
+            raise ParameterError(
+                f"tf_channels and tf_dilations need one positive entry per layer, tf_kernel >= 1, and fine_bins a "
+                f"multiple of 2 ** layers; got tf_channels {list(self.tf_channels)}, tf_dilations "
+                f"{list(self.tf_dilations)}, tf_kernel {self.tf_kernel}, fine_bins {self.fine_bins}; e.g. "
+                "tf_channels=(16, 16, 32), tf_dilations=(1, 4, 16) with fine_bins=160"
+            )
+
+    @property
+    def tf_features(self) -> int:
+        """Outputs of the spectro-temporal front end (0 without it)."""
+        if not self.tf_channels:
+            return 0
+        return self.fine_bins // 2 ** len(self.tf_channels) * self.tf_channels[-1]
+
     @property
     def bins(self) -> int:
         return self.window // 2 + 1
@@ -465,6 +496,7 @@ class ClassifierConfig:
         data = asdict(self)
         data["labels"] = list(self.labels)
         data["conv_channels"] = list(self.conv_channels)
+        data["tf_channels"], data["tf_dilations"] = list(self.tf_channels), list(self.tf_dilations)
         return data
 
     @classmethod
@@ -493,6 +525,41 @@ class BandConv(nn.Module):
         return patches @ weight + bias
 
 
+class SpectroTemporal(nn.Module):
+    """The classifier's spectro-temporal front end (`ClassifierConfig.tf_channels`), one hop at a time.
+
+    (past, fine [2 * bins]: normalised levels, then absolute) -> (features, new past). Layer i convolves its
+    input along frequency (`kernel` bins) over three taps in time: this hop, `dilations[i]` hops back and twice
+    that; ReLU, then max-pooling of bin pairs. `past[i]` holds layer i's last 2 * dilations[i] inputs, oldest first.
+    """
+
+    channels: tuple[int, ...]
+    dilations: tuple[int, ...]
+    kernel: int = 5
+
+    @nn.compact
+    def __call__(self, past: tuple, fine: jax.Array) -> tuple[jax.Array, tuple]:
+        x = fine.reshape(2, -1).T  # [bins, 2]
+        new_past = []
+        for i, (channels, d) in enumerate(zip(self.channels, self.dilations)):
+            frames = jnp.concatenate([past[i], x[None]], axis=0)  # [2 d + 1, bins, ch]: oldest first
+            new_past.append(frames[1:])
+            taps = jnp.concatenate([frames[-1], frames[-1 - d], frames[0]], axis=1)  # [bins, 3 ch]
+            x = nn.relu(BandConv(channels, self.kernel, name=f"layer{i}")(taps))
+            x = jnp.max(x.reshape(x.shape[0] // 2, 2, channels), axis=1)
+        return x.reshape(-1), tuple(new_past)
+
+
+def spectro_temporal_past(bins: int, channels: tuple[int, ...], dilations: tuple[int, ...],
+                          batch_shape: tuple[int, ...] = ()) -> tuple:
+    """SpectroTemporal's first past: zeros, so the front end hears silence before the first hop."""
+    past, inputs = [], 2
+    for out_channels, d in zip(channels, dilations):
+        past.append(jnp.zeros(batch_shape + (2 * d, bins, inputs), jnp.float32))
+        bins, inputs = bins // 2, out_channels
+    return tuple(past)
+
+
 class LabelNet(nn.Module):
     """Multi-label tagger: features of one frame -> one logit per label.
 
@@ -508,9 +575,17 @@ class LabelNet(nn.Module):
     conv_channels: tuple[int, ...] = ()
     conv_kernel: int = 5
     fine_features: int = 0  # the last this many features (fine bins) bypass the convolutions
+    tf_channels: tuple[int, ...] = ()  # the spectro-temporal front end on the fine bins (ClassifierConfig)
+    tf_dilations: tuple[int, ...] = ()
+    tf_kernel: int = 5
 
     @nn.compact
-    def __call__(self, carry: LstmState, features: jax.Array) -> tuple[LstmState, jax.Array]:
+    def __call__(self, carry, features: jax.Array) -> tuple[Any, jax.Array]:
+        """carry: the LSTM state, or (LSTM state, the front end's past inputs) with `tf_channels`."""
+        lstm_carry, tf_past = carry if self.tf_channels else (carry, ())
+        if self.tf_channels:
+            tf_out, new_past = SpectroTemporal(self.tf_channels, self.tf_dilations, self.tf_kernel, name="tf")(
+                tf_past, features[features.shape[0] - self.fine_features:])
         if self.conv_channels:
             n_band = features.shape[0] - self.fine_features
             x = features[:n_band].reshape(3, -1).T  # [bands, 3]
@@ -518,24 +593,30 @@ class LabelNet(nn.Module):
                 x = nn.relu(BandConv(channels, self.conv_kernel, name=f"conv{i}")(x))
                 x = jnp.max(x.reshape(x.shape[0] // 2, 2, channels), axis=1)  # pool band pairs
             features = jnp.concatenate([x.reshape(-1), features[n_band:]])
+        if self.tf_channels:
+            features = jnp.concatenate([features, tf_out])
         embed = nn.relu(nn.Dense(self.hidden, name="embed")(features))
         x = embed
         new_carry = []
         for i in range(self.layers):
-            layer_carry, x = nn.OptimizedLSTMCell(self.hidden, name=f"lstm{i}")(carry[i], x)
+            layer_carry, x = nn.OptimizedLSTMCell(self.hidden, name=f"lstm{i}")(lstm_carry[i], x)
             new_carry.append(layer_carry)
         logits = nn.Dense(self.n_labels, name="head", bias_init=nn.initializers.constant(self.logit_bias_init))(x)
-        return tuple(new_carry), logits
+        return ((tuple(new_carry), new_past) if self.tf_channels else tuple(new_carry)), logits
 
-    def initialize_carry(self, batch_shape: tuple[int, ...] = ()) -> LstmState:
+    def initialize_carry(self, batch_shape: tuple[int, ...] = ()):
         zeros = jnp.zeros(batch_shape + (self.hidden,), jnp.float32)
-        return tuple((zeros, zeros) for _ in range(self.layers))
+        lstm = tuple((zeros, zeros) for _ in range(self.layers))
+        if not self.tf_channels:
+            return lstm
+        return lstm, spectro_temporal_past(self.fine_features // 2, self.tf_channels, self.tf_dilations, batch_shape)
 
 
 def label_net(config: ClassifierConfig) -> LabelNet:
     return LabelNet(n_labels=config.n_labels, hidden=config.hidden, layers=config.layers,
                     logit_bias_init=config.logit_bias_init, conv_channels=config.conv_channels,
-                    conv_kernel=config.conv_kernel, fine_features=2 * config.fine_bins)
+                    conv_kernel=config.conv_kernel, fine_features=2 * config.fine_bins,
+                    tf_channels=config.tf_channels, tf_dilations=config.tf_dilations, tf_kernel=config.tf_kernel)
 
 
 def classifier_feature_size(config: ClassifierConfig) -> int:

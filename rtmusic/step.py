@@ -276,7 +276,8 @@ class ClassifierCarry(NamedTuple):
     frame_tail: jax.Array  # [feature_window - hop] latest input before this hop (feature history, delay line)
     level_db: jax.Array  # [bands] running per-band level, normalises features
     prev_db: jax.Array  # [bands] band levels of the previous frame
-    lstm: LstmState  # per layer (c [hidden], h [hidden])
+    lstm: Any  # the label net's state: per layer (c [hidden], h [hidden]), and with a spectro-temporal front end
+    # (ClassifierConfig.tf_channels) its layers' past inputs beside it
     fine_level_db: jax.Array  # [fine_bins] running level of the fine-resolution bins ([0] when they are off)
 
 
