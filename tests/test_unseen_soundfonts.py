@@ -21,17 +21,15 @@ SETUP = "run `bash scripts/setup.sh --test`"
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """A --quick data build, its one val music clip rendered 2 s long with every unseen soundfont, and a
-    label-balanced families set of one 2 s clip per family."""
+    """A --quick data build with --all: its one val music clip rendered 2 s long with every unseen soundfont, and
+    label-balanced families sets (val and the training splits) of one 2 s clip per family."""
     missing = [tool for tool in ("fluidsynth", "espeak-ng") if shutil.which(tool) is None]
     missing += [str(sf.path) for sf in render_unseen.UNSEEN_SOUNDFONTS.values() if not sf.path.exists()]
     assert not missing, f"{missing} not installed: {SETUP}"
     out = tmp_path_factory.mktemp("data")
-    for module, extra in (("train.build_data", ["--quick"]), ("train.render_unseen", ["--seconds", "2"]),
-                          ("train.render_families", ["--per-family", "1", "--seconds", "2"])):
-        proc = subprocess.run([sys.executable, "-m", module, *extra, "--out", str(out)],
-                              cwd=REPO, capture_output=True, text=True, timeout=180)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "train.build_data", "--quick", "--all", "--jobs", "2", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 
 
@@ -232,6 +230,19 @@ def test_families_set_features_every_family_in_both_soundfonts(data):
         assert mine[:, datapaths.LABEL_NAMES.index(family)].any()  # the featured family sounds
         x, y = audio[datapaths.FAMILIES_SPLIT][a["name"]], audio[datapaths.FAMILIES_UNSEEN_SPLIT][b["name"]]
         assert abs(x @ y) / (np.linalg.norm(x) * np.linalg.norm(y)) < 0.9  # the same notes, another sound
+
+
+def test_build_all_renders_every_extra_split_once(data):
+    from train import build_data, render_families
+
+    commands = build_data.extra_commands(quick=True)
+    assert len(commands) == len({tuple(c) for c in commands}) == 5  # the val families twins come from one render
+    for split in build_data.EXTRA_SPLITS:  # each with its clips, as the samplers read them
+        clips = json.loads(datapaths.index_path(data, split, "music").read_text())["clips"]
+        assert len(clips) == (len(render_families.plan(1)) if "families" in split else 1), split
+    assert sorted(p.name for p in (data / "logs").iterdir()) == [
+        "render_families.log", "render_families_train-voiced-2.log", "render_families_train-voiced.log",
+        "render_families_train.log", "render_unseen.log"]
 
 
 def test_voiced_training_families_are_fresh_arrangements_of_training_pieces_in_fluidr3():

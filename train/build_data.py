@@ -1,6 +1,6 @@
 """Build the rtmusic training data (music, speech and noise clips for the train and val splits).
 
-    python -m train.build_data [--quick] [--jobs N] [--out DIR]
+    python -m train.build_data [--quick] [--jobs N] [--out DIR] [--all]
 
 Renders everything into ``$RTMUSIC_DATA`` (default ``~/.cache/rtmusic/data``; ``--out`` overrides)
 and packs it for fast training: per split and kind one int16 ``.npy`` plus a JSON index, and for
@@ -8,7 +8,9 @@ music a uint8 label array at 100 frames/s (layout in :mod:`train.datapaths`).
 
 Idempotent: each clip is written atomically and skipped when it already exists, so an interrupted
 build resumes where it stopped; clips that fail (an unreadable score) are recorded and skipped.
-``--quick`` makes a tiny set in seconds, for tests. See train/DATA.md for what the set contains.
+``--quick`` makes a tiny set in seconds, for tests. ``--all`` then renders, ``--jobs`` at a time, the sets that
+other modules build from this one (``EXTRA_SPLITS``), so a fresh machine gets everything the shipped recipes and
+the evaluations read with one command. See train/DATA.md for what the set contains.
 """
 
 from __future__ import annotations
@@ -331,6 +333,64 @@ def _run_all(root: Path, jobs: list[Job], n_workers: int, progress, tasks: dict,
             pool.join()
 
 
+EXTRA_SPLITS = (datapaths.UNSEEN_SF_SPLIT, datapaths.FAMILIES_SPLIT,  # the evaluations' music
+                datapaths.TRAIN_FAMILIES_SPLIT,  # the shipped denoiser's extra music
+                datapaths.TRAIN_FAMILIES_VOICED_SPLIT, datapaths.TRAIN_FAMILIES_VOICED_2_SPLIT)  # and the classifier's
+"""Splits rendered from the val or train split that ``--all`` adds (about 10 min each on a core)."""
+
+QUICK_EXTRA_ARGS = {"train.render_unseen": ("--seconds", "2"),
+                    "train.render_families": ("--per-family", "1", "--seconds", "2")}
+"""What ``--quick --all`` adds to each render (the last of a repeated option wins): seconds of work in all."""
+
+
+def extra_commands(quick: bool = False) -> list[list[str]]:
+    """The distinct render commands (module and arguments, no ``--out``) behind EXTRA_SPLITS."""
+    commands: list[list[str]] = []
+    for split in EXTRA_SPLITS:
+        module, *args = datapaths.SPLIT_MADE_BY[split].split()
+        command = [module, *args, *(QUICK_EXTRA_ARGS[module] if quick else ())]
+        if command not in commands:
+            commands.append(command)
+    return commands
+
+
+def render_extras(root: Path, *, quick: bool = False, n_workers: int = 1, log=print) -> list[str]:
+    """Run extra_commands() as subprocesses, ``n_workers`` at a time, each logging to ``root/logs``; returns the
+    commands that failed. Each render is idempotent, so a rerun only does what is missing."""
+    import subprocess
+
+    logs = root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    todo = extra_commands(quick)
+    running: list[tuple[str, subprocess.Popen, Path]] = []
+    failed: list[str] = []
+    try:
+        while todo or running:
+            while todo and len(running) < max(1, n_workers):
+                module, *args = todo.pop(0)
+                command = " ".join(["python -m", module, *args])
+                log_file = logs / (module.split(".")[-1] + (f"_{args[1]}" if args[:1] == ["--split"] else "") + ".log")
+                with log_file.open("w") as out:
+                    proc = subprocess.Popen([sys.executable, "-m", module, *args, "--out", str(root)], stdout=out,
+                                            stderr=subprocess.STDOUT)
+                running.append((command, proc, log_file))
+                log(f"started {command} (log: {log_file})")
+            time.sleep(0.2)
+            for item in [r for r in running if r[1].poll() is not None]:
+                running.remove(item)
+                command, proc, log_file = item
+                if proc.returncode:
+                    failed.append(command)
+                    log(f"[red]{command} failed (exit {proc.returncode}); see {log_file}[/]")
+                else:
+                    lines = log_file.read_text().strip().splitlines()
+                    log(f"done: {command}: {lines[-1] if lines else ''}")
+    finally:  # interrupted: stop the renders still running (each resumes where it stopped)
+        for _, proc, _ in running:
+            proc.terminate()
+    return failed
+
+
 def build(root: Path, *, quick: bool = False, n_workers: int = 1, console=None) -> dict:
     """Render and pack everything that is missing under ``root``; returns the per split/kind summary."""
     from rich.console import Console
@@ -393,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help=f"data directory (default ${datapaths.ENV_VAR} or ~/.cache/rtmusic/data)")
+    parser.add_argument("--all", action="store_true",
+                        help="then render the evaluation sets and the label-balanced training splits the shipped "
+                             "recipes read (render_unseen, render_families: about 25 min more with --jobs 2)")
     args = parser.parse_args(argv)
     from rich.console import Console
 
@@ -407,6 +470,18 @@ def main(argv: list[str] | None = None) -> int:
         console.print("[yellow]interrupted; run the same command again to resume.[/]")
         return 130
     print_summary(summary, root, console)
+    if args.all:
+        started = time.monotonic()
+        try:
+            failed = render_extras(root, quick=args.quick, n_workers=args.jobs, log=console.log)
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted; run the same command again to resume.[/]")
+            return 130
+        if failed:
+            console.print(f"[red]{len(failed)} render(s) failed; fix what their logs say and run the same command "
+                          "again (finished clips are kept).[/]")
+            return 1
+        console.print(f"extra renders took {time.monotonic() - started:.0f} s")
     return 0
 
 
