@@ -5,7 +5,8 @@ same scan, and the live worker calls the jitted step once per hop. The carry hol
 (analysis tail, overlap-add tail, feature normaliser, LSTM state), so a step is a pure function.
 
 ``params`` is ``{"net": <weights>, "knobs": Knobs}``: immutable weights plus runtime knobs (dry mix,
-attenuation limit) passed as arrays, so changing a knob never recompiles.
+attenuation limit) passed as arrays, so changing a knob never recompiles. Classifier training may add
+``"feature_mask"`` (one factor per feature, see `train.feature_dropout`); nothing else passes it.
 """
 
 from __future__ import annotations
@@ -329,7 +330,10 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
             fine = dsp.power_db(dsp.stft_frame(long_frame[history - fine_window:], fine_taper)[:fine_bins])
             fine_level_db = decay * carry.fine_level_db + (1.0 - decay) * fine
             features += [(fine - fine_level_db) / 20.0, (fine - LEVEL_INIT_DB) / 30.0]
-        lstm, out_logits = net.apply({"params": params["net"]}, carry.lstm, jnp.concatenate(features))
+        features = jnp.concatenate(features)
+        if "feature_mask" in params:  # training only: structured feature dropout (train.feature_dropout)
+            features = features * params["feature_mask"]
+        lstm, out_logits = net.apply({"params": params["net"]}, carry.lstm, features)
         dry = long_frame[dry_at:dry_at + hop]
         dry = jnp.where(jnp.isfinite(dry), dry, 0.0)  # only a poisoned carry can make it non-finite
         new_carry, ok = _reset_if_nonfinite(init_carry, ClassifierCarry(frame_tail, level_db, level, lstm, fine_level_db),

@@ -328,3 +328,23 @@ def test_a_wider_classifier_warm_started_from_a_narrower_one_computes_the_same_p
 
     before, after = run(narrow, trained), run(wide, grown)
     assert np.abs(before).max() > 0.1 and np.abs(after - before).max() < 1e-5
+
+
+def test_tiny_training_with_feature_dropout_hides_features_in_training_only(quick_data, tmp_path):
+    from dataclasses import replace
+
+    from train.classify import train
+    from train.configs.classify import get_config
+    from train.feature_dropout import FeatureDropout
+
+    config = replace(get_config("tiny"), feature_dropout=FeatureDropout(masked_share=1.0, level_share=1.0))
+    figures = train(config, tmp_path / "run", quick_data, progress=False)
+    assert 0.0 <= figures["map"] <= 1.0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4] and all(np.isfinite(r["loss"]) for r in rows if "loss" in r)
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert stored["feature_dropout"]["masked_share"] == 1.0
+    # The weights run live as any classifier's: the mask is a training input, not part of the model.
+    model = model_from_checkpoint(tmp_path / "run" / "latest.rtm")
+    result = Processor(model).process(np.random.default_rng(1).standard_normal(4800).astype(np.float32) * 0.1)
+    assert np.all((result.aux >= 0) & (result.aux <= 1))

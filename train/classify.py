@@ -8,7 +8,8 @@ from the latest one; `best.rtm` is the best validation mAP so far; metrics.jsonl
 fresh optimizer and learning-rate schedule.
 
 Loss: binary cross-entropy per hop and label (targets from `train.classify_data`), the first
-`mask_seconds` of every segment not scored (the state is still warming up there).
+`mask_seconds` of every segment not scored (the state is still warming up there). With the config's
+`feature_dropout`, each example's features are masked in training (`train.feature_dropout`), never in validation.
 Validation: mAP and macro-F1 over 1-second windows of the fixed classifier validation set, with the same
 window statistic as `rtmusic process --labels-out` (see `rtmusic.labels`).
 """
@@ -30,6 +31,7 @@ from rtmusic.models import ClassifierConfig, init_label_net
 from rtmusic.step import classifier_model, make_knobs, scan_hops
 from train import datapaths, loop
 from train.configs.classify import ClassifyTrainConfig, get_config
+from train.feature_dropout import sample_masks
 from train.warmstart import warm_start
 
 DEFAULT_RUN_DIR = loop.RUNS_DIR / "classify"
@@ -39,19 +41,25 @@ CURVES = loop.CurvesSpec(loss_label="binary cross-entropy", val_loss_key="val_bc
 
 
 def make_forward(model_config: ClassifierConfig):
-    """forward(weights, audio [B, T]) -> logits [B, T // hop, n_labels], hop k from input up to its end."""
+    """forward(weights, audio [B, T], masks [B, features] | None) -> logits [B, T // hop, n_labels], hop k from
+    input up to its end; `masks` multiply each example's features (train.feature_dropout)."""
     model = classifier_model(model_config, None, logits=True)
     hop = model.hop
 
-    def forward(weights, audio):
-        params = {"net": weights, "knobs": make_knobs()}
+    def forward(weights, audio, masks=None):
         batch, length = audio.shape
 
-        def one(x):
+        def one(x, mask):
+            params = {"net": weights, "knobs": make_knobs()}
+            if mask is not None:
+                params["feature_mask"] = mask
             _, (_out, aux) = scan_hops(model.step, params, model.init_carry(), x)
             return aux.values
 
-        return jax.vmap(one)(audio.reshape(batch, length // hop, hop))
+        hops = audio.reshape(batch, length // hop, hop)
+        if masks is None:
+            return jax.vmap(lambda x: one(x, None))(hops)
+        return jax.vmap(one)(hops, masks)
 
     return forward
 
@@ -63,12 +71,13 @@ def classify_loss(logits: jax.Array, targets: jax.Array, skip_hops: int):
 
 
 def make_loss(config: ClassifyTrainConfig):
-    """loss(weights, audio [B, T], targets [B, hops, L]) -> (BCE, {"accuracy"}), first hops not scored."""
+    """loss(weights, audio [B, T], targets [B, hops, L][, masks [B, features]]) -> (BCE, {"accuracy"}), first
+    hops not scored; `masks` (with the config's feature dropout) hide features per example."""
     forward = make_forward(config.model)
     skip = skip_hops(config)
 
-    def loss_fn(weights, audio, targets):
-        logits = forward(weights, audio)
+    def loss_fn(weights, audio, targets, masks=None):
+        logits = forward(weights, audio, masks)
         loss = classify_loss(logits, targets, skip)
         hits = ((logits[:, skip:] > 0) == (targets[:, skip:] > 0.5)).mean()
         return loss, {"accuracy": hits}
@@ -122,7 +131,8 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
     sharding = loop.data_parallel(config.batch_size)
     optimizer = loop.make_optimizer(config)
-    train_step = loop.jit_train_step(make_loss(config), optimizer, sharding)
+    dropout = config.feature_dropout
+    train_step = loop.jit_train_step(make_loss(config), optimizer, sharding, n_inputs=3 if dropout.active else 2)
     forward = jax.jit(make_forward(config.model))
     sampler = ClassifySampler(data_dir, "train", config.segment_seconds, config.batch_size,
                               seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3,
@@ -131,9 +141,13 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
     val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED,
                                        music_split=config.val_music_split)
 
+    mask_rng = np.random.default_rng([config.seed, loop.resume_step(run_dir, fresh), 7])
+
     def next_batch():
         batch = sampler.next_batch()
-        return batch["audio"], batch["targets"]
+        if not dropout.active:
+            return batch["audio"], batch["targets"]
+        return batch["audio"], batch["targets"], sample_masks(config.model, dropout, config.batch_size, mask_rng)
 
     task = loop.Task(
         kind="classifier", model_config=config.model.to_dict(),

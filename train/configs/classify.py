@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 
 from rtmusic.models import ClassifierConfig
+from train.feature_dropout import FeatureDropout
 
 
 # v2: 40 ms of causal history (25 Hz bins) for the features, so harmonics of instrument notes are resolved;
@@ -43,6 +44,8 @@ class ClassifyTrainConfig:
     # Exponential moving average of the weights (0 = off; `--ema-decay`): validated beside the raw weights and
     # kept as ema.rtm / best_ema.rtm (train/loop.py)
     ema_decay: float = 0.0
+    # Frequency masks and hidden absolute levels on the step's features, per example (train.feature_dropout)
+    feature_dropout: FeatureDropout = FeatureDropout()
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -54,7 +57,7 @@ CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v
                 "v1-conv-fine-wide", "v1-conv-fine-aug", "v1-conv-fine-voiced",
                 "v1-conv-fine-voiced-half", "v1-conv-fine-voiced-2", "v1-conv-fine-voiced-3",
                 "v1-conv-fine-voiced-all", "v2-scratch", "v1-conv-fine-synth", "v1-conv-fine-synth-half",
-                "v1-conv-fine-tf")
+                "v1-conv-fine-tf", "v1-conv-fine-dropout")
 
 
 def config_name(stored: dict) -> str | None:
@@ -178,4 +181,12 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # 3 bins wide, cost about a fifth of that
         return replace(shipped, model=replace(shipped.model, tf_channels=(8, 8, 16), tf_dilations=(1, 4, 16),
                                               tf_kernel=3), ema_decay=0.998, steps=2000)
+    if name == "v1-conv-fine-dropout":  # the shipped recipe (--init-from its run, classify_voiced_2's latest.rtm)
+        # with structured feature dropout: on half the examples one or two stretches of the spectrum (a quarter
+        # to one octave each) hidden from every feature, on a quarter a third of the bands' absolute levels.
+        # Every recipe that fed the net more FluidR3 timbres fitted FluidR3 better and TimGM6mb no better
+        # (sessions 14-28); this takes detail away instead, so no single spectral trait of one soundfont decides
+        return replace(get_config("v1-conv-fine-voiced-2"), ema_decay=0.998, steps=1200, eval_every=400,
+                       feature_dropout=FeatureDropout(masked_share=0.5, max_masks=2, octaves=(0.25, 1.0),
+                                                      level_share=0.25, level_rate=0.3))
     raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
