@@ -186,6 +186,7 @@ def get_config(name: str = "default") -> ClassifyTrainConfig:
         # to one octave each) hidden from every feature, on a quarter a third of the bands' absolute levels.
         # Every recipe that fed the net more FluidR3 timbres fitted FluidR3 better and TimGM6mb no better
         # (sessions 14-28); this takes detail away instead, so no single spectral trait of one soundfont decides
+        # Session 29, 1000 steps: TimGM6mb scenes 0.573 (shipped 0.606), families 0.547 (0.549): no (bench/results/session29_classifier)
         return replace(get_config("v1-conv-fine-voiced-2"), ema_decay=0.998, steps=1000,
                        feature_dropout=FeatureDropout(masked_share=0.5, max_masks=2, octaves=(0.25, 1.0),
                                                       level_share=0.25, level_rate=0.3))
