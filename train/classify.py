@@ -134,14 +134,15 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
     dropout = config.feature_dropout
     train_step = loop.jit_train_step(make_loss(config), optimizer, sharding, n_inputs=3 if dropout.active else 2)
     forward = jax.jit(make_forward(config.model))
+    start_step = loop.resume_step(run_dir, fresh)
     sampler = ClassifySampler(data_dir, "train", config.segment_seconds, config.batch_size,
-                              seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3,
+                              seed=config.seed + start_step, prefetch=3,
                               extra_music=tuple(config.extra_music_splits),
                               extra_music_share=config.extra_music_share, music_augment=config.music_augment)
     val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED,
                                        music_split=config.val_music_split)
 
-    mask_rng = np.random.default_rng([config.seed, loop.resume_step(run_dir, fresh), 7])
+    mask_rng = np.random.default_rng([config.seed, start_step, 7])
 
     def next_batch():
         batch = sampler.next_batch()

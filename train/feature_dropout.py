@@ -15,6 +15,7 @@ neutral value of every feature: level at its running mean, at `LEVEL_INIT_DB`, n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -40,8 +41,10 @@ class FeatureDropout:
         return self.masked_share > 0.0 or self.level_share > 0.0
 
 
+@lru_cache(maxsize=4)
 def feature_frequencies(config: ClassifierConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Centre frequencies in Hz of the mel bands [bands] and of the fine bins [fine_bins]."""
+    """Centre frequencies in Hz of the mel bands [bands] and of the fine bins [fine_bins] (computed once per
+    config: `sample_masks` runs for every training batch)."""
     matrix = dsp.mel_band_matrix(config.feature_window, config.samplerate, config.bands, config.band_low_hz)
     bin_hz = np.arange(matrix.shape[0]) * config.samplerate / config.feature_window
     band_hz = bin_hz @ matrix  # each band's filter sums to 1: its weighted mean frequency
