@@ -152,6 +152,30 @@ def test_warm_started_run_records_its_origin_and_its_card_sums_the_lineage(quick
     assert "fine-resolution features: the lowest 40 bins" in card and "a deep filter: in the lowest 8 bins" in card
 
 
+def test_the_mean_of_two_cycles_ships_with_the_lineage_and_says_it_is_a_mean(quick_data, tmp_path):
+    """`train.average` of a cycle and the cycle warm-started from it exports like any checkpoint of the last run."""
+    first, second = tmp_path / "cycle_1", tmp_path / "cycle_2"
+    assert _train(first, quick_data).returncode == 0
+    assert _train(second, quick_data, "--init-from", str(first / "latest.rtm")).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "train.average", str(first / "latest.rtm"), str(second / "latest.rtm"),
+         "--out", str(second / "cycles.rtm"), "--validate", "--data-dir", str(quick_data), "--val-clips", "4",
+         "--val-seconds", "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout[result.stdout.index("{"):])
+    assert np.isfinite(figures["score"]) and "sisdri_music" in figures
+    shipped = tmp_path / "shipped" / "denoiser.rtm"
+    exported = subprocess.run(
+        [sys.executable, "-m", "train.export", "--run-dir", str(second), "--checkpoint", "cycles.rtm", "--data-dir",
+         str(quick_data), "--out", str(shipped), "--val-clips", "4", "--val-seconds", "0.5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert len(checkpoint.read_header(shipped)["meta"]["cycle_average"]) == 2
+    card = shipped.with_suffix(".md").read_text()
+    assert "- Steps: 8;" in card
+    assert "as the mean of the end-of-cycle weights of 2 warm-started cycles: `cycle_1` (step 4), `cycle_2` (step 4)" in card
+
+
 def test_a_low_delay_run_warm_starts_from_a_frame_run_and_its_card_says_what_it_shapes(quick_data, tmp_path):
     """tiny-asym --init-from a tiny-fine-df run: trains, exports, streams from its file, and the card names the
     low-delay analysis (bench.quality's latency figure stays the frame's: `algorithmic_latency`)."""

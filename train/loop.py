@@ -169,13 +169,21 @@ def save_ema(run_dir: Path, ema, step: int, decay: float, kind: str, model_confi
                     meta={"step": step, "ema_decay": decay})
 
 
+CYCLE_AVERAGE_KEY = "cycle_average"  # header meta of `train.average`'s output: the checkpoints it is the mean of
+
+
 def averaged_meta(meta: dict) -> dict:
-    """The `ema_decay` entry an exported checkpoint's header carries when it is a weight average ({} otherwise)."""
-    return {"ema_decay": meta["ema_decay"]} if meta.get("ema_decay") else {}
+    """The entries an exported checkpoint's header carries when it is a weight average ({} for plain weights):
+    `ema_decay` for a run's moving average, `cycle_average` for a mean of cycles (`train.average`)."""
+    return {key: meta[key] for key in ("ema_decay", CYCLE_AVERAGE_KEY) if meta.get(key)}
 
 
 def averaged_note(meta: dict) -> str:
     """The model card's words for a checkpoint that is a weight average ('' for plain weights)."""
+    members = meta.get(CYCLE_AVERAGE_KEY)
+    if members:
+        runs = ", ".join(f"`{Path(m['checkpoint']).parent.name}` (step {m['step']})" for m in members)
+        return f", as the mean of the end-of-cycle weights of {len(members)} warm-started cycles: {runs}"
     decay = meta.get("ema_decay")
     if not decay:
         return ""
