@@ -62,22 +62,13 @@ def average_checkpoints(paths: list[Path], out: Path) -> Path:
 
 def validate(path: Path, data_dir: Path | None, clips: int, seconds: float) -> dict[str, float]:
     """The training run's validation figures of a denoiser checkpoint (same clips as `train.denoise`)."""
-    import jax
-
     from rtmusic.models import DenoiserConfig
-    from train.datapaths import data_dir as resolve_data_dir
-    from train.denoise import evaluate, make_forward
-    from train.mixer import make_validation_set
+    from train.denoise import validate_weights
 
     header, weights = checkpoint.load(path)
     if header.get("kind") != "denoiser":
         raise SystemExit(f"train.average: --validate scores denoisers; {path} is a {header.get('kind')!r}")
-    config = DenoiserConfig.from_dict(header["config"])
-    val = make_validation_set(resolve_data_dir(data_dir), clips, seconds, seed=1234)
-    length = (val["noisy"].shape[1] // config.hop) * config.hop
-    val = {**val, "noisy": val["noisy"][:, :length], "clean": val["clean"][:, :length]}
-    forward, _ = make_forward(config)
-    return evaluate(jax.jit(forward), jax.tree_util.tree_map(np.asarray, weights), val)
+    return validate_weights(DenoiserConfig.from_dict(header["config"]), weights, data_dir, clips, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

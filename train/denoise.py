@@ -91,6 +91,19 @@ def evaluate(forward, weights, val: dict[str, np.ndarray], batch: int = 16) -> d
     return figures
 
 
+def validate_weights(config: DenoiserConfig, weights, data_dir: Path | None, clips: int, seconds: float,
+                     ) -> dict[str, float]:
+    """`evaluate` of stored weights on the training set-up's validation clips (seed 1234), for export and averages."""
+    from train.datapaths import data_dir as resolve_data_dir
+    from train.mixer import make_validation_set
+
+    val = make_validation_set(resolve_data_dir(data_dir), clips, seconds, seed=1234)
+    length = (val["noisy"].shape[1] // config.hop) * config.hop
+    val = {**val, "noisy": val["noisy"][:, :length], "clean": val["clean"][:, :length]}
+    forward, _ = make_forward(config)
+    return evaluate(jax.jit(forward), jax.tree_util.tree_map(np.asarray, weights), val)
+
+
 # ---- the run ----------------------------------------------------------------------------------------
 def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fresh: bool = False,
           progress: bool = True, max_minutes: float | None = None, init_from: Path | None = None) -> dict[str, float]:

@@ -22,7 +22,7 @@ from rtmusic import checkpoint
 from rtmusic.models import DenoiserConfig
 from rtmusic.registry import SHIPPED_DENOISERS
 from train.augment import MUSIC_AUGMENTS
-from train.denoise import DEFAULT_RUN_DIR, evaluate, make_forward
+from train.denoise import DEFAULT_RUN_DIR, validate_weights
 from train import loop
 from train.loop import WARM_START_FILE
 
@@ -242,9 +242,6 @@ def main(argv=None) -> int:
     parser.add_argument("--val-clips", type=int, default=210, help="validation clips (the training set-up's)")
     parser.add_argument("--val-seconds", type=float, default=6.0)
     args = parser.parse_args(argv)
-    from train.datapaths import data_dir
-    from train.mixer import make_validation_set
-
     header, weights = checkpoint.load(args.run_dir / args.checkpoint)
     config = DenoiserConfig.from_dict(header["config"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -253,12 +250,7 @@ def main(argv=None) -> int:
                           **loop.averaged_meta(header["meta"])},
                     dtype="float16")
     _, shipped = checkpoint.load(args.out)
-    val = make_validation_set(data_dir(args.data_dir), args.val_clips, args.val_seconds, seed=1234)
-    hop = config.hop
-    length = (val["noisy"].shape[1] // hop) * hop
-    val = {**val, "noisy": val["noisy"][:, :length], "clean": val["clean"][:, :length]}
-    forward, _ = make_forward(config)
-    figures = evaluate(jax.jit(forward), jax.tree_util.tree_map(np.asarray, shipped), val)
+    figures = validate_weights(config, shipped, args.data_dir, args.val_clips, args.val_seconds)
     summary = training_summary(args.run_dir, header["meta"].get("step"))  # to the exported step
     train_config = _run_config(summary["root_run"]) or _run_config(args.run_dir)  # the first run's recipe
     card = model_card(checkpoint.read_header(args.out), figures, summary, train_config,
