@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -183,6 +184,8 @@ def run(args) -> int:
     from rtmusic.engine.jaxenv import set_live_xla_flags
     from rtmusic.registry import model_samplerate, validate_knobs
 
+    # A crash in native code (PortAudio, JACK, XLA) prints every thread's Python stack, so a report names the place.
+    faulthandler.enable()
     # Every argument and device error is reported before JAX loads (that takes seconds).
     _validate(args)
     validate_knobs(args.atten_lim, args.mix)
