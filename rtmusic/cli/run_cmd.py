@@ -185,7 +185,10 @@ def run(args) -> int:
     from rtmusic.registry import model_samplerate, validate_knobs
 
     # A crash in native code (PortAudio, JACK, XLA) prints every thread's Python stack, so a report names the place.
-    faulthandler.enable()
+    try:
+        faulthandler.enable()
+    except (OSError, ValueError, AttributeError):  # stderr is not a file (e.g. captured in-process): no dump
+        pass
     # Every argument and device error is reported before JAX loads (that takes seconds).
     _validate(args)
     validate_knobs(args.atten_lim, args.mix)
