@@ -152,6 +152,35 @@ def test_warm_started_run_records_its_origin_and_its_card_sums_the_lineage(quick
     assert "fine-resolution features: the lowest 40 bins" in card and "a deep filter: in the lowest 8 bins" in card
 
 
+def test_each_warm_started_cycle_draws_new_mixtures_and_a_rerun_draws_the_same(quick_data, tmp_path):
+    """Cycles of one lineage share config and seed; the start they warm from must still give them new examples."""
+    from train import loop
+    from train.mixer import MixtureSampler
+
+    def start(folder: str, name: str, step: int) -> Path:
+        (tmp_path / folder).mkdir(parents=True)
+        return checkpoint.save(tmp_path / folder / name, {"w": np.zeros(2, np.float32)}, kind="denoiser",
+                               config={}, meta={"step": step})
+
+    cycle_a, cycle_b = start("cycle_1", "best.rtm", 1500), start("cycle_2", "best.rtm", 1500)
+    moved = start("elsewhere/cycle_1", "best.rtm", 1500)  # the same run in another cache folder
+    run = tmp_path / "new_cycle"
+    seeds = {name: loop.data_seed(0, run, False, path) for name, path in
+             [("a", cycle_a), ("b", cycle_b), ("moved", moved)]}
+    assert seeds["a"] != seeds["b"] and seeds["a"] == seeds["moved"] == loop.data_seed(0, run, False, cycle_a)
+    assert loop.data_seed(0, run, False) == [0, 0]
+
+    def first_batch(seed) -> np.ndarray:
+        sampler = MixtureSampler(quick_data, "train", 0.5, 2, seed=seed)
+        try:
+            return sampler.next_batch()["noisy"]
+        finally:
+            sampler.close()
+
+    assert np.array_equal(first_batch(seeds["a"]), first_batch(seeds["moved"]))
+    assert not np.array_equal(first_batch(seeds["a"]), first_batch(seeds["b"]))
+
+
 def test_the_mean_of_two_cycles_ships_with_the_lineage_and_says_it_is_a_mean(quick_data, tmp_path):
     """`train.average` of a cycle and the cycle warm-started from it exports like any checkpoint of the last run."""
     first, second = tmp_path / "cycle_1", tmp_path / "cycle_2"

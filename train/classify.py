@@ -136,7 +136,7 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
     forward = jax.jit(make_forward(config.model))
     start_step = loop.resume_step(run_dir, fresh)
     sampler = ClassifySampler(data_dir, "train", config.segment_seconds, config.batch_size,
-                              seed=config.seed + start_step, prefetch=3,
+                              seed=loop.data_seed(config.seed, run_dir, fresh, init_from), prefetch=3,
                               extra_music=tuple(config.extra_music_splits),
                               extra_music_share=config.extra_music_share, music_augment=config.music_augment)
     val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED,

@@ -146,7 +146,7 @@ class ClassifySampler:
             validation music is never augmented and draws nothing for it.
     """
 
-    def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int = 0, *,
+    def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int | list[int] = 0, *,
                  prefetch: int = 0, music_split: str | None = None, extra_music: tuple[str, ...] = (),
                  extra_music_share: float = 0.0, music_augment: str | MusicAugment = "colour"):
         if split not in datapaths.SPLITS:

@@ -121,7 +121,7 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
     hop, rate = config.model.hop, config.model.samplerate
     segment = int(round(config.segment_seconds * rate / hop)) * hop
     sampler = MixtureSampler(data_dir, "train", segment / rate, config.batch_size,
-                             seed=config.seed + loop.resume_step(run_dir, fresh), prefetch=3,
+                             seed=loop.data_seed(config.seed, run_dir, fresh, init_from), prefetch=3,
                              music_augment=config.music_augment, extra_music=tuple(config.extra_music_splits),
                              extra_music_share=config.extra_music_share)
     val = make_validation_set(data_dir, config.val_clips, config.val_seconds, seed=1234)

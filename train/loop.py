@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
@@ -115,6 +116,21 @@ def resume_step(run_dir: Path, fresh: bool) -> int:
     """The step a run will resume from (0 for a fresh run): seeds the data sampler differently per resume."""
     latest = run_dir / "latest.rtm"
     return 0 if fresh or not latest.exists() else int(checkpoint.read_header(latest)["meta"]["step"])
+
+
+def data_seed(seed: int, run_dir: Path, fresh: bool, init_from: Path | None = None) -> list[int]:
+    """Entropy for a run's data sampler: the config seed, the resume step and, in a warm start, the start's name.
+
+    Without the start's name every warm-started cycle of a lineage (same config, same seed) would replay the very
+    mixtures of the cycle before it; with it each cycle draws new ones, and rerunning one command still draws the same.
+    The name is `<run dir name>/<file name>@<step>`, so it holds across machines and cache folders.
+    """
+    entropy = [seed, resume_step(run_dir, fresh)]
+    if init_from is not None:
+        step = checkpoint.read_header(init_from).get("meta", {}).get("step")
+        origin = Path(init_from).resolve()
+        entropy.append(zlib.crc32(f"{origin.parent.name}/{origin.name}@{step}".encode()))
+    return entropy
 
 
 def load_state(run_dir: Path, optimizer, kind: str, model_config: dict,

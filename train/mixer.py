@@ -137,7 +137,7 @@ class MixtureSampler:
     With neither augmentation nor extra music, the batches are exactly the ones this sampler always made.
     """
 
-    def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int = 0,
+    def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int | list[int] = 0,
                  *, with_labels: bool = False, prefetch: int = 0, music_split: str | None = None,
                  music_augment: str | MusicAugment = "none", extra_music: tuple[str, ...] = (),
                  extra_music_share: float = 0.0):
