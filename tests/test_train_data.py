@@ -302,6 +302,35 @@ def test_mixer_retimbres_training_music_only_and_the_target_is_the_retimbred_mus
         MixtureSampler(quick_data, "train", 0.5, batch_size=2, extra_music=("train_families",), extra_music_share=0.3)
 
 
+def test_mixer_retimbres_training_speech_when_asked_and_leaves_music_and_validation_alone(quick_data):
+    from train.mixer import MixtureSampler
+
+    def batch(split, **kw):
+        return MixtureSampler(quick_data, split, 0.5, batch_size=24, seed=4, **kw).next_batch()
+
+    plain, named = batch("train"), batch("train", speech_augment="none")
+    assert all(np.array_equal(plain[k], named[k]) for k in plain)  # "none" makes the old batches
+    voiced = batch("train", speech_augment="speech")
+    assert np.array_equal(voiced["kind"], plain["kind"]) and np.array_equal(voiced["snr_db"], plain["snr_db"])
+    speech_only = np.flatnonzero(plain["kind"] == 1)
+    music_only = np.flatnonzero(plain["kind"] == 0)
+    assert speech_only.size and music_only.size
+    # Speech crops change; music crops are drawn before any speech, so they stay the same up to the
+    # example's level (set from the peak of the mixture, whose noise comes after the speech).
+    assert not np.array_equal(voiced["clean"][speech_only], plain["clean"][speech_only])
+    for i in music_only:
+        a, b = voiced["clean"][i].astype(np.float64), plain["clean"][i].astype(np.float64)
+        assert np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)) > 1 - 1e-6
+    mixed = np.flatnonzero(np.isfinite(voiced["snr_db"]) & (voiced["kind"] == 1))
+    measured = [10 * np.log10(np.mean(voiced["clean"][i].astype(np.float64) ** 2)
+                              / np.mean((voiced["noisy"][i] - voiced["clean"][i]).astype(np.float64) ** 2))
+                for i in mixed]
+    assert np.max(np.abs(np.array(measured) - voiced["snr_db"][mixed])) < 0.5  # noisy = re-timbred speech + noise
+    assert all(np.array_equal(batch("val", speech_augment="speech")[k], batch("val")[k]) for k in plain)
+    with pytest.raises(ValueError, match="speech_augment"):
+        MixtureSampler(quick_data, "train", 0.5, batch_size=2, speech_augment="loud")
+
+
 def test_validation_set_is_deterministic_and_covers_music_at_15_db(quick_data):
     from train.mixer import KIND_MUSIC, make_validation_set
 

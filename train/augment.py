@@ -61,6 +61,11 @@ MUSIC_AUGMENTS = {  # named recipes (the classify and denoise configs pick one b
     # band limits.
     "denoise": MusicAugment(colour=0.6, sweep=0.4, pitch=0.5, max_semitones=5.0, saturate=0.15, room=0.25,
                             lowpass=0.25),
+    # For the denoiser's training speech (`speech_augment`): espeak-ng's few dozen voices are all one synthesiser.
+    # Resampling by up to a major third moves pitch and formants together (a longer or shorter vocal tract:
+    # another speaker), EQ and band limits stand for another microphone or line, a room for where they speak.
+    "speech": MusicAugment(colour=0.5, sweep=0.2, pitch=0.6, max_semitones=4.0, saturate=0.1, room=0.3,
+                           lowpass=0.2),
 }
 RESAMPLE_UP = 240  # resampling ratios are RESAMPLE_UP / down: steps of about 0.07 semitone
 
@@ -180,12 +185,13 @@ def random_lowpass(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return scipy.signal.sosfiltfilt(sos, x).astype(np.float32)
 
 
-def augment_recipe(recipe: "str | MusicAugment") -> MusicAugment:
-    """A `MusicAugment`, given one or a name of MUSIC_AUGMENTS (an unknown name raises ValueError listing them)."""
+def augment_recipe(recipe: "str | MusicAugment", what: str = "music_augment") -> MusicAugment:
+    """A `MusicAugment`, given one or a name of MUSIC_AUGMENTS (an unknown name raises ValueError listing them,
+    naming the setting `what`)."""
     if isinstance(recipe, MusicAugment):
         return recipe
     if recipe not in MUSIC_AUGMENTS:
-        raise ValueError(f"music_augment must be one of {sorted(MUSIC_AUGMENTS)}, got {recipe!r}")
+        raise ValueError(f"{what} must be one of {sorted(MUSIC_AUGMENTS)}, got {recipe!r}")
     return MUSIC_AUGMENTS[recipe]
 
 

@@ -113,6 +113,11 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
         added.append(f"re-timbred training music (`train.augment` recipe `{augment}`: "
                      + ", ".join(AUGMENT_PARTS[k] for k, v in asdict(MUSIC_AUGMENTS[augment]).items()
                                  if v and k in AUGMENT_PARTS) + ")")
+    speech_augment = config.get("speech_augment", "none")
+    if speech_augment != parent_config.get("speech_augment", "none"):
+        added.append(f"re-timbred training speech (`train.augment` recipe `{speech_augment}`: "
+                     + ", ".join(AUGMENT_PARTS[k] for k, v in asdict(MUSIC_AUGMENTS[speech_augment]).items()
+                                 if v and k in AUGMENT_PARTS) + ")")
     extra = tuple(config.get("extra_music_splits") or ())
     if extra and extra != tuple(parent_config.get("extra_music_splits") or ()):
         added.append(f"{config.get('extra_music_share', 0):.0%} of the music from {', '.join(f'`{s}`' for s in extra)}")

@@ -133,6 +133,9 @@ class MixtureSampler:
             ``MUSIC_AUGMENTS``; the target is the re-timbred music. Ignored outside the train split.
         extra_music: more packed music splits (e.g. ``train_families``) that a music crop comes from with
             probability ``extra_music_share``.
+        speech_augment: how training speech is re-timbred (a recipe as ``music_augment``, e.g. ``"speech"``):
+            espeak-ng has a few dozen voices, and a denoiser that learned them keeps another voice less well.
+            Ignored outside the train split.
 
     With neither augmentation nor extra music, the batches are exactly the ones this sampler always made.
     """
@@ -140,10 +143,11 @@ class MixtureSampler:
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int | list[int] = 0,
                  *, with_labels: bool = False, prefetch: int = 0, music_split: str | None = None,
                  music_augment: str | MusicAugment = "none", extra_music: tuple[str, ...] = (),
-                 extra_music_share: float = 0.0):
+                 extra_music_share: float = 0.0, speech_augment: str | MusicAugment = "none"):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         music_augment = augment_recipe(music_augment)
+        speech_augment = augment_recipe(speech_augment, "speech_augment")
         if not 0.0 <= extra_music_share <= 1.0:
             raise ValueError(f"extra_music_share must be in [0, 1], got {extra_music_share}")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
@@ -155,6 +159,7 @@ class MixtureSampler:
         self.speech = ClipStore(root, split, "speech")
         self.noise = ClipStore(root, split, "noise")
         self.augment = music_augment if split == "train" else MusicAugment()
+        self.speech_augment = speech_augment if split == "train" else MusicAugment()
         self.extra_music = [ClipStore(root, extra, "music") for extra in extra_music]
         self.extra_music_share = extra_music_share if self.extra_music else 0.0
         self.batch_size = batch_size
@@ -245,12 +250,26 @@ def _draw_music(sampler: MixtureSampler, rng, n: int, n_samples: int, labels: np
     """[n, n_samples] unit-RMS music crops, re-timbred and drawn from the extra splits as the sampler says."""
     if sampler.augment == MusicAugment() and not sampler.extra_music:
         return _draw_audible(rng, sampler.music, n, n_samples, False, labels)
-    aug = sampler.augment
+    return _draw_retimbred(rng, sampler.music, sampler.extra_music, sampler.extra_music_share, sampler.augment,
+                           n, n_samples, labels)
+
+
+def _draw_speech(sampler: MixtureSampler, rng, n: int, n_samples: int) -> np.ndarray:
+    """[n, n_samples] unit-RMS speech crops, re-timbred as the sampler says."""
+    if sampler.speech_augment == MusicAugment():
+        return _draw_audible(rng, sampler.speech, n, n_samples, False, None)
+    return _draw_retimbred(rng, sampler.speech, [], 0.0, sampler.speech_augment, n, n_samples, None)
+
+
+def _draw_retimbred(rng, main: ClipStore, extra: list[ClipStore], extra_share: float, aug: MusicAugment, n: int,
+                    n_samples: int, labels: np.ndarray | None) -> np.ndarray:
+    """[n, n_samples] audible crops of `main` (or, with probability extra_share, of one of `extra`), each
+    resampled and re-timbred by `aug`, at unit RMS before the re-timbring; labels follow the resampling."""
     out = np.zeros((n, n_samples), np.float32)
     for i in range(n):
-        store = sampler.music
-        if sampler.extra_music and rng.random() < sampler.extra_music_share:
-            store = sampler.extra_music[int(rng.integers(len(sampler.extra_music)))]
+        store = main
+        if extra and rng.random() < extra_share:
+            store = extra[int(rng.integers(len(extra)))]
         down = pitch_ratio(rng, aug.max_semitones) if aug.pitch and rng.random() < aug.pitch else RESAMPLE_UP
         source = n_samples if down == RESAMPLE_UP else source_samples(n_samples, down)
         source_labels = (np.zeros((source // SAMPLES_PER_FRAME, len(LABEL_NAMES)), np.uint8)
@@ -289,7 +308,7 @@ def mix_batch(sampler: MixtureSampler, rng: np.random.Generator, kinds: np.ndarr
     if has_speech.any():
         idx = np.flatnonzero(has_speech)
         speech_gain = np.where(kinds[idx] == KIND_BOTH, 10 ** (rng.uniform(-10, 10, len(idx)) / 20), 1.0)
-        clean[idx] += _draw_audible(rng, sampler.speech, len(idx), t, False, None) * speech_gain[:, None].astype(np.float32)
+        clean[idx] += _draw_speech(sampler, rng, len(idx), t) * speech_gain[:, None].astype(np.float32)
 
     noise = _draw_audible(rng, sampler.noise, b, t, True, None)
     second = rng.random(b) < 0.3  # a second noise beneath the first
