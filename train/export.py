@@ -60,6 +60,12 @@ AUGMENT_PARTS = {"colour": "random EQ", "sweep": "moving EQ", "pitch": "resampli
                  "saturate": "saturation", "room": "synthetic rooms"}
 
 
+def _recipe_text(recipe: str) -> str:
+    """An augmentation recipe for a model card: its name and what it does."""
+    parts = [AUGMENT_PARTS[k] for k, v in asdict(MUSIC_AUGMENTS[recipe]).items() if v and k in AUGMENT_PARTS]
+    return f"`train.augment` recipe `{recipe}`: " + ", ".join(parts)
+
+
 _BANKS = "session 18's larger banks (train noise 200 -> 3000 clips, train speech 290 -> 2000)"
 _MUSIC = "session 19's larger train music (400 -> 1600 clips)"
 RUN_DATA_CHANGES = {"denoise_bank": _BANKS, "denoise_lookahead_bank": _BANKS, "denoise_music": _MUSIC,
@@ -110,14 +116,10 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
                      f"{seconds:g} s, batch {config.get('batch_size')})")
     augment = config.get("music_augment", "none")
     if augment != parent_config.get("music_augment", "none"):
-        added.append(f"re-timbred training music (`train.augment` recipe `{augment}`: "
-                     + ", ".join(AUGMENT_PARTS[k] for k, v in asdict(MUSIC_AUGMENTS[augment]).items()
-                                 if v and k in AUGMENT_PARTS) + ")")
+        added.append(f"re-timbred training music ({_recipe_text(augment)})")
     speech_augment = config.get("speech_augment", "none")
     if speech_augment != parent_config.get("speech_augment", "none"):
-        added.append(f"re-timbred training speech (`train.augment` recipe `{speech_augment}`: "
-                     + ", ".join(AUGMENT_PARTS[k] for k, v in asdict(MUSIC_AUGMENTS[speech_augment]).items()
-                                 if v and k in AUGMENT_PARTS) + ")")
+        added.append(f"re-timbred training speech ({_recipe_text(speech_augment)})")
     extra = tuple(config.get("extra_music_splits") or ())
     if extra and extra != tuple(parent_config.get("extra_music_splits") or ()):
         added.append(f"{config.get('extra_music_share', 0):.0%} of the music from {', '.join(f'`{s}`' for s in extra)}")
