@@ -69,10 +69,12 @@ def cli_env(jack_server, jax_cache) -> dict[str, str]:
 class Cli:
     """``python3 -m rtmusic run ARGS`` in a subprocess; stdout/stderr collected by threads (never blocks)."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], sigint_ignored: bool = False) -> None:
         self.args = args
+        # sigint_ignored: started as a shell starts a background job, with SIGINT ignored (inherited through exec)
+        prefix = ["sh", "-c", 'trap "" INT; exec "$@"', "sh"] if sigint_ignored else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rtmusic", "run", *args], cwd=REPO, env=env,
+            [*prefix, sys.executable, "-m", "rtmusic", "run", *args], cwd=REPO, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.err_lines: list[str] = []
@@ -133,8 +135,8 @@ class Cli:
 
 
 @contextlib.contextmanager
-def rtmusic_run(args: list[str], env: dict[str, str]):
-    cli = Cli(args, env)
+def rtmusic_run(args: list[str], env: dict[str, str], sigint_ignored: bool = False):
+    cli = Cli(args, env, sigint_ignored)
     try:
         yield cli
     finally:
@@ -434,10 +436,11 @@ def test_killing_jackd_exits_3_quickly_and_keeps_the_recording(jax_cache, tmp_pa
     assert info.samplerate == SR and info.frames > 0.5 * SR, info
 
 
-def test_sigint_exits_130_with_summary_recording_and_stats(cli_env, tmp_path):
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "started-with-sigint-ignored"])
+def test_sigint_exits_130_with_summary_recording_and_stats(cli_env, tmp_path, sigint_ignored):
     record, stats_path = tmp_path / "out.flac", tmp_path / "stats.json"
     with rtmusic_run(["--model", "bypass", "--record", str(record), "--stats-json", str(stats_path)],
-                     cli_env) as cli:
+                     cli_env, sigint_ignored) as cli:
         cli.wait_running()
         time.sleep(1.0)
         cli.proc.send_signal(signal.SIGINT)

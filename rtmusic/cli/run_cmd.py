@@ -237,6 +237,9 @@ def run(args) -> int:
     finally:
         placement.release()  # JAX's threads are started: the UI and the audio client's thread stay free
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # "Ctrl-C to stop" must hold however we were started: a shell starts background jobs with SIGINT ignored,
+    # and Python then leaves it ignored, so `kill -INT` would not stop the run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     tty = sys.stderr.isatty()
     monitor, display = _label_monitor(args, processor, tty)
     exit_code = 0
