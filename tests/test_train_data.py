@@ -331,6 +331,31 @@ def test_mixer_retimbres_training_speech_when_asked_and_leaves_music_and_validat
         MixtureSampler(quick_data, "train", 0.5, batch_size=2, speech_augment="loud")
 
 
+def test_mixer_draws_kinds_and_snrs_from_the_shares_and_range_asked(quick_data):
+    from train.mixer import KIND_SHARES, SNR_RANGE_DB, MixtureSampler
+
+    def draws(n_batches=6, **kw):
+        sampler = MixtureSampler(quick_data, "train", 0.1, batch_size=64, seed=7, **kw)
+        batches = [sampler.next_batch() for _ in range(n_batches)]
+        return np.concatenate([b["kind"] for b in batches]), np.concatenate([b["snr_db"] for b in batches])
+
+    plain = MixtureSampler(quick_data, "train", 0.1, batch_size=16, seed=3).next_batch()
+    named = MixtureSampler(quick_data, "train", 0.1, batch_size=16, seed=3, kind_shares=KIND_SHARES,
+                           snr_range_db=SNR_RANGE_DB).next_batch()
+    assert all(np.array_equal(plain[k], named[k]) for k in plain)  # the defaults make the old batches
+    kinds, snrs = draws(kind_shares=(0.0, 1.0, 0.0), snr_range_db=(10.0, 30.0))
+    assert set(np.unique(kinds)) == {1, 3}  # speech, and the noise-only examples
+    finite = snrs[np.isfinite(snrs)]
+    assert finite.min() >= 10.0 and finite.max() <= 30.0 and finite.max() > 25.0
+    kinds, _ = draws(kind_shares=(0.2, 0.6, 0.2))
+    clean_kinds = kinds[kinds < 3]
+    assert 0.5 < np.mean(clean_kinds == 1) < 0.7 and np.mean(clean_kinds == 0) < 0.3
+    with pytest.raises(ValueError, match="kind_shares"):
+        MixtureSampler(quick_data, "train", 0.1, batch_size=2, kind_shares=(0.5, 0.6, 0.2))
+    with pytest.raises(ValueError, match="snr_range_db"):
+        MixtureSampler(quick_data, "train", 0.1, batch_size=2, snr_range_db=(20.0, 5.0))
+
+
 def test_validation_set_is_deterministic_and_covers_music_at_15_db(quick_data):
     from train.mixer import KIND_MUSIC, make_validation_set
 

@@ -25,6 +25,7 @@ from train.augment import MUSIC_AUGMENTS
 from train.denoise import DEFAULT_RUN_DIR, validate_weights
 from train import loop
 from train.loop import WARM_START_FILE
+from train.mixer import KIND_SHARES, SNR_RANGE_DB
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
 
@@ -123,6 +124,12 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     extra = tuple(config.get("extra_music_splits") or ())
     if extra and extra != tuple(parent_config.get("extra_music_splits") or ()):
         added.append(f"{config.get('extra_music_share', 0):.0%} of the music from {', '.join(f'`{s}`' for s in extra)}")
+    shares = tuple(config.get("kind_shares") or KIND_SHARES)
+    if shares != tuple(parent_config.get("kind_shares") or KIND_SHARES):
+        added.append("music / speech / both drawn at " + " / ".join(f"{x:.0%}" for x in shares))
+    snr_range = tuple(config.get("snr_range_db") or SNR_RANGE_DB)
+    if snr_range != tuple(parent_config.get("snr_range_db") or SNR_RANGE_DB):
+        added.append(f"SNRs drawn from {snr_range[0]:g} to {snr_range[1]:g} dB")
     if run_dir.name in RUN_DATA_CHANGES:
         added.append(RUN_DATA_CHANGES[run_dir.name])
     scales = [tuple(pair) for pair in config.get("lr_scales") or ()]

@@ -136,6 +136,9 @@ class MixtureSampler:
         speech_augment: how training speech is re-timbred (a recipe as ``music_augment``, e.g. ``"speech"``):
             espeak-ng has a few dozen voices, and a denoiser that learned them keeps another voice less well.
             Ignored outside the train split.
+        kind_shares: the shares of music, speech and both among examples with a clean signal (the default
+            ``KIND_SHARES``); a cycle that weights speech more draws more of it.
+        snr_range_db: the (low, high) of the uniform SNR draw (the default ``SNR_RANGE_DB``).
 
     With neither augmentation nor extra music, the batches are exactly the ones this sampler always made.
     """
@@ -143,9 +146,19 @@ class MixtureSampler:
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int | list[int] = 0,
                  *, with_labels: bool = False, prefetch: int = 0, music_split: str | None = None,
                  music_augment: str | MusicAugment = "none", extra_music: tuple[str, ...] = (),
-                 extra_music_share: float = 0.0, speech_augment: str | MusicAugment = "none"):
+                 extra_music_share: float = 0.0, speech_augment: str | MusicAugment = "none",
+                 kind_shares: tuple[float, float, float] = KIND_SHARES,
+                 snr_range_db: tuple[float, float] = SNR_RANGE_DB):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
+        if len(kind_shares) != 3 or min(kind_shares) < 0 or abs(sum(kind_shares) - 1.0) > 1e-6:
+            raise ValueError(f"kind_shares must be three shares (music, speech, both) >= 0 that sum to 1, "
+                             f"got {tuple(kind_shares)}; e.g. {KIND_SHARES}")
+        if len(snr_range_db) != 2 or not snr_range_db[0] < snr_range_db[1]:
+            raise ValueError(f"snr_range_db must be (low, high) with low < high, got {tuple(snr_range_db)}; "
+                             f"e.g. {SNR_RANGE_DB}")
+        self.kind_shares = tuple(float(x) for x in kind_shares)
+        self.snr_range_db = tuple(float(x) for x in snr_range_db)
         music_augment = augment_recipe(music_augment)
         speech_augment = augment_recipe(speech_augment, "speech_augment")
         if not 0.0 <= extra_music_share <= 1.0:
@@ -220,9 +233,9 @@ class MixtureSampler:
     def _make_batch(self) -> dict[str, np.ndarray]:
         rng, b = self.rng, self.batch_size
         u = rng.random(b)
-        kinds = rng.choice(3, size=b, p=KIND_SHARES).astype(np.int32)
+        kinds = rng.choice(3, size=b, p=self.kind_shares).astype(np.int32)
         kinds[u < NOISE_ONLY_SHARE] = KIND_NOISE_ONLY
-        snr = rng.uniform(*SNR_RANGE_DB, size=b)
+        snr = rng.uniform(*self.snr_range_db, size=b)
         snr[(u >= NOISE_ONLY_SHARE) & (u < NOISE_ONLY_SHARE + CLEAN_ONLY_SHARE)] = np.inf
         snr[kinds == KIND_NOISE_ONLY] = -np.inf
         lead_in = np.where((rng.random(b) < LEAD_IN_SHARE) & np.isfinite(snr),
