@@ -67,10 +67,13 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def validation_models(module: str, doc: str, default_out: Path, argv: list[str] | None):
-    """Parse the --model/--clips/--data-dir/--out options these validation-set tools share; returns
-    (args, {name: checkpoint path}, validation clips spread over the kinds)."""
+def validation_models(module: str, doc: str, default_out: Path, argv: list[str] | None, add_arguments=None):
+    """Parse the --model/--clips/--data-dir/--out options these validation-set tools share (and the tool's own,
+    added by `add_arguments(parser)`); returns (args, {name: checkpoint path}, validation clips spread over the
+    kinds)."""
     parser = script_parser(module, doc)
+    if add_arguments is not None:
+        add_arguments(parser)
     parser.add_argument("--model", nargs="+", default=["default"],
                         help="denoisers: built-in names (default, lookahead) or .rtm files")
     parser.add_argument("--clips", type=int, default=210, help="validation clips, spread over music, speech, mixed")

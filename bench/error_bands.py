@@ -11,6 +11,7 @@ summary.md and error_bands.png to --out.
 
     python -m bench.error_bands                                  # the default denoiser, 210 clips
     python -m bench.error_bands --model default runs/x/best_ema.rtm --clips 105
+    python -m bench.error_bands --snr 15 20          # only the clips mixed at 15-20 dB SNR
 """
 
 from __future__ import annotations
@@ -59,8 +60,19 @@ def error_split(estimate: np.ndarray, clean: np.ndarray, noisy: np.ndarray, samp
     return split
 
 
-def score(path: Path, val: dict) -> dict:
-    """Per kind of clip: the summed error split of the checkpoint's outputs (see `error_split`)."""
+def selected_clips(val: dict, kind_code: int, snr_range_db: tuple[float, float] | None = None) -> np.ndarray:
+    """Indices of the scored clips of one kind: mixed at a finite SNR (within `snr_range_db`, ends included,
+    when given) and with clean signal after the skipped edges."""
+    snr = val["snr_db"]
+    scored = np.isfinite(snr) & ((val["clean"][:, EDGE:-TAIL].astype(np.float64) ** 2).sum(-1) > 1e-6)
+    if snr_range_db is not None:
+        scored &= (snr >= snr_range_db[0]) & (snr <= snr_range_db[1])
+    return np.flatnonzero((val["kind"] == kind_code) & scored)
+
+
+def score(path: Path, val: dict, snr_range_db: tuple[float, float] | None = None) -> dict:
+    """Per kind of clip: the summed error split of the checkpoint's outputs (see `error_split`), over the clips
+    mixed within `snr_range_db` (all when None)."""
     import jax
     import jax.numpy as jnp
 
@@ -73,10 +85,9 @@ def score(path: Path, val: dict) -> dict:
     noisy, clean = val["noisy"].astype(np.float32), val["clean"].astype(np.float32)
     estimate = np.concatenate([np.asarray(forward(weights, jnp.asarray(noisy[i:i + 16])))
                                for i in range(0, len(noisy), 16)])
-    scored = np.isfinite(val["snr_db"]) & ((clean[:, EDGE:-TAIL] ** 2).sum(-1) > 1e-6)
     results = {}
     for kind, code in KINDS.items():
-        clips = np.flatnonzero((val["kind"] == code) & scored)
+        clips = selected_clips(val, code, snr_range_db)
         if not clips.size:
             continue
         splits = [error_split(estimate[i, EDGE:-TAIL], clean[i, EDGE:-TAIL], noisy[i, EDGE:-TAIL]) for i in clips]
@@ -86,7 +97,9 @@ def score(path: Path, val: dict) -> dict:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"# Where the remaining error lives ({results['clips']} validation clips)", "",
+    snr_range = results.get("snr_range_db")
+    within = f", mixed at {snr_range[0]:g} to {snr_range[1]:g} dB SNR" if snr_range else ""
+    lines = [f"# Where the remaining error lives ({results['clips']} validation clips{within})", "",
              "Per band: the share of the clean signal's energy; of the output's SI-SDR error, the share in music-led "
              "bins (clean louder than noise: mostly damage) and in noise-led bins (mostly noise left in); and in "
              "brackets how far below the input's error in the same cells the output's is (dB; negative = worse).", ""]
@@ -134,9 +147,17 @@ def plot(results: dict, out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
-    args, paths, val = validation_models("bench.error_bands", __doc__, DEFAULT_OUT, argv)
-    results = {"clips": int(len(val["kind"])), "band_edges_hz": list(BAND_EDGES_HZ),
-               "models": {name: score(path, val) for name, path in paths.items()}}
+    def snr_option(parser):
+        parser.add_argument("--snr", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
+                            help="only the clips mixed at LOW to HIGH dB SNR (the set has -5, 0, 5, 10, 15, 20)")
+
+    args, paths, val = validation_models("bench.error_bands", __doc__, DEFAULT_OUT, argv, snr_option)
+    snr_range = tuple(args.snr) if args.snr else None
+    if snr_range and snr_range[0] > snr_range[1]:
+        raise SystemExit(f"bench.error_bands: --snr LOW HIGH needs LOW <= HIGH, got {args.snr[0]:g} {args.snr[1]:g}")
+    results = {"clips": sum(int(selected_clips(val, code, snr_range).size) for code in KINDS.values()),
+               "snr_range_db": list(snr_range) if snr_range else None, "band_edges_hz": list(BAND_EDGES_HZ),
+               "models": {name: score(path, val, snr_range) for name, path in paths.items()}}
     results["run_seconds"] = round(time.perf_counter() - started, 1)
     write_report(args.out, results, markdown(results), plot, "error per band")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.error_bands import BAND_EDGES_HZ, error_split, markdown
+from bench.error_bands import BAND_EDGES_HZ, EDGE, TAIL, error_split, markdown, selected_clips
 
 
 def test_noise_left_in_is_counted_in_its_band_and_in_the_noise_led_bins():
@@ -33,3 +33,17 @@ def test_the_summary_names_each_band_and_its_shares():
                                                                           for k, v in split.items()}}}}}
     text = markdown(results)
     assert "## default: music (1 clips" in text and "| 250-500 Hz |" in text and "| 8000-24000 Hz |" in text
+
+
+def test_clips_are_selected_by_kind_and_snr_and_clean_or_silent_ones_left_out():
+    snr = np.array([-5.0, 15.0, 20.0, np.inf, 20.0, 15.0])
+    kind = np.array([1, 1, 1, 1, 0, 1])
+    clean = np.ones((6, EDGE + TAIL + 480), np.float32)
+    clean[5] = 0.0  # silent after the edges: nothing to score against
+    val = {"snr_db": snr, "kind": kind, "clean": clean}
+    assert selected_clips(val, 1).tolist() == [0, 1, 2]
+    assert selected_clips(val, 1, (15.0, 20.0)).tolist() == [1, 2]
+    assert selected_clips(val, 0, (15.0, 20.0)).tolist() == [4]
+    assert selected_clips(val, 1, (0.0, 10.0)).size == 0
+    results = {"clips": 2, "snr_range_db": [15.0, 20.0], "models": {}}
+    assert "(2 validation clips, mixed at 15 to 20 dB SNR)" in markdown(results)
