@@ -166,6 +166,17 @@ def test_a_look_ahead_net_grows_the_fine_gain_head_as_the_causal_one_does():
     assert np.abs(np.asarray(grads["fine_head"]["kernel"])).max() > 0
 
 
+def test_a_wider_lstm_under_the_fine_gain_head_starts_out_computing_what_the_narrower_one_did():
+    """Widening the shipped design (fine gain head, correction with the LSTM's output as context, deep filter) adds
+    hidden units whose weights out start at zero: every head reads [LSTM output, embedding], so the embedding's rows
+    move up past the new units, and the output is unchanged; the weights out of the new units get gradient."""
+    shipped_like = replace(LOW_DELAY, fine_gain_channels=12, fine_gain_context=True, fine_head_bins=20)
+    trained, wider, grads = _grown_from_trained(shipped_like, replace(shipped_like, hidden=24), seed=31)
+    assert wider["fine_head"]["kernel"].shape == (48, 20) and wider["fine_ctx"]["kernel"].shape == (24, 12)
+    for head in ("gain", "df", "fine_head"):
+        assert np.abs(np.asarray(grads[head]["kernel"][16:24])).max() > 0  # the new units' weights out learn
+
+
 def _tone_residual_db(x, keep, gains, window, hop, analysis=0):
     """Stream x through fixed gains (the 10 ms frame's sqrt-Hann pair, or the low-delay windows) and return the
     output's difference from `keep` in dB below it, past the first quarter second."""

@@ -130,6 +130,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     snr_range = tuple(config.get("snr_range_db") or SNR_RANGE_DB)
     if snr_range != tuple(parent_config.get("snr_range_db") or SNR_RANGE_DB):
         added.append(f"SNRs drawn from {snr_range[0]:g} to {snr_range[1]:g} dB")
+    clean_led = config.get("clean_led_loss_weight", 0.0)
+    if clean_led != parent_config.get("clean_led_loss_weight", 0.0):
+        added.append(f"the spectral loss on the cells the clean signal leads added at weight {clean_led:g}")
     if run_dir.name in RUN_DATA_CHANGES:
         added.append(RUN_DATA_CHANGES[run_dir.name])
     scales = [tuple(pair) for pair in config.get("lr_scales") or ()]

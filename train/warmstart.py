@@ -9,6 +9,9 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+# MaskNet's heads that read [LSTM output, embedding] side by side: widening moves the embedding's rows up
+HEAD_IN_MODULES = ("gain", "df", "fine_head")
+
 
 def warm_start(fresh_weights, start_weights):
     """`fresh_weights` with every array taken from `start_weights`, grown where the new net is bigger, so the
@@ -37,7 +40,7 @@ def warm_start(fresh_weights, start_weights):
             return grown
         module = str(getattr(path[0], "key", path[0]))
         rows = np.arange(old.shape[0])
-        if module in ("gain", "df") and old.shape[0] == 2 * h_old:  # inputs: [lstm out (H), embed (H)]
+        if module in HEAD_IN_MODULES and old.shape[0] == 2 * h_old:  # inputs: [lstm out (H), embed (H)]
             rows = np.where(rows < h_old, rows, rows - h_old + h_new)
         old_cols = np.arange(old.shape[1])
         grown[:, old_cols] = 0.0  # what feeds old units from new inputs or units: nothing, at first
