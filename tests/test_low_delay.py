@@ -166,6 +166,31 @@ def test_a_look_ahead_net_grows_the_fine_gain_head_as_the_causal_one_does():
     assert np.abs(np.asarray(grads["fine_head"]["kernel"])).max() > 0
 
 
+def test_a_second_hop_of_look_ahead_starts_out_as_the_one_hop_net_one_hop_later():
+    """Growing a trained 1-hop look-ahead net (the shipped design) to 2 hops: its input holds the frames side by
+    side, oldest first, so the start's rows land on the two older frames and the newest frame's rows start at zero.
+    The grown net then computes the 1-hop net's output one hop later, and the newest frame's rows get gradient."""
+    shipped_like = replace(LOW_DELAY, fine_gain_channels=12, fine_gain_context=True, fine_head_bins=20,
+                           lookahead_hops=1)
+    rng = np.random.default_rng(41)
+    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(0.3 * rng.standard_normal(np.shape(a)), jnp.float32),
+                                     init_mask_net(shipped_like, seed=42))
+    two_hops = replace(shipped_like, lookahead_hops=2)
+    grown = warm_start(init_mask_net(two_hops, seed=43), trained)
+    hops = jnp.asarray(0.2 * rng.standard_normal((30, 64)), jnp.float32)
+    old_model, new_model = denoiser_model(shipped_like, trained), denoiser_model(two_hops, grown)
+    assert new_model.algorithmic_latency == old_model.algorithmic_latency + 64
+    old_out = np.asarray(_scan(old_model, old_model.params(), hops)[1][0]).reshape(-1)
+    new_out = np.asarray(_scan(new_model, new_model.params(), hops)[1][0]).reshape(-1)
+    assert np.abs(old_out).max() > 1e-3
+    np.testing.assert_allclose(new_out[64:], old_out[:-64], atol=1e-6)
+    grads = jax.grad(lambda w: jnp.sum(_scan(new_model, {**new_model.params(), "net": w}, hops)[1][0] ** 2))(
+        jax.tree_util.tree_map(jnp.asarray, grown))
+    newest_rows = grown["embed"]["kernel"].shape[0] // 3
+    assert np.abs(np.asarray(grown["embed"]["kernel"][-newest_rows:])).max() == 0
+    assert np.abs(np.asarray(grads["embed"]["kernel"][-newest_rows:])).max() > 0
+
+
 def test_a_wider_lstm_under_the_fine_gain_head_starts_out_computing_what_the_narrower_one_did():
     """Widening the shipped design (fine gain head, correction with the LSTM's output as context, deep filter) adds
     hidden units whose weights out start at zero: every head reads [LSTM output, embedding], so the embedding's rows
