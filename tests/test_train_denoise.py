@@ -115,6 +115,27 @@ def test_weight_average_update_moves_a_fraction_of_the_way():
         loop.make_ema_update(1.0)
 
 
+def test_validation_scores_only_the_samples_a_longer_delay_net_has_filled():
+    """A net with 20 ms of latency (2 hops of look-ahead) leaves its aligned estimate's last 720 samples unfilled;
+    validation must not score them as silence. A perfect estimate so delayed scores as perfect, not ~30 dB."""
+    import jax.numpy as jnp
+
+    from train.denoise import evaluate
+
+    rng = np.random.default_rng(3)
+    clean = (0.1 * rng.standard_normal((2, 48000))).astype(np.float32)
+    noisy = clean + (0.01 * rng.standard_normal(clean.shape)).astype(np.float32)
+    val = {"noisy": noisy, "clean": clean, "snr_db": np.array([20.0, np.inf]), "kind": np.array([0, 0])}
+    delay = 720
+
+    def forward(_weights, batch):  # what make_forward returns for a perfect net: aligned, the last `delay` samples 0
+        return jnp.concatenate([jnp.asarray(clean[:batch.shape[0], :-delay]), jnp.zeros((batch.shape[0], delay))], 1)
+
+    capped, scored = evaluate(forward, None, val), evaluate(forward, None, val, delay=delay)
+    assert capped["clean_sisdr"] < 35.0 < 80.0 < scored["clean_sisdr"]
+    assert scored["sisdri_music"] > capped["sisdri_music"] + 40.0
+
+
 def test_export_ships_float16_weights_with_a_model_card(quick_data, tmp_path):
     run_dir = tmp_path / "run"
     assert _train(run_dir, quick_data).returncode == 0
