@@ -50,8 +50,10 @@ def score(path: Path, val: dict) -> dict:
     if "fine_out" not in weights:
         raise SystemExit(f"correction_share: {path} has no per-fine-bin correction (it needs analysis_window and "
                          "fine_bins); pick a low-delay denoiser, e.g. --model default")
-    forward = jax.jit(make_forward(config)[0])
-    return {"with": evaluate(forward, weights, val), "without": evaluate(forward, without_correction(weights), val)}
+    forward, delay = make_forward(config)
+    forward = jax.jit(forward)
+    return {"with": evaluate(forward, weights, val, delay=delay),
+            "without": evaluate(forward, without_correction(weights), val, delay=delay)}
 
 
 def markdown(results: dict) -> str:
