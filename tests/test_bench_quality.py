@@ -152,3 +152,28 @@ def test_cli_rejects_unknown_competitors(capsys):
     with pytest.raises(SystemExit):
         quality_cli.main(["--competitors", "rnnoise,nosuch"])
     assert "unknown competitor(s) nosuch" in capsys.readouterr().err
+
+
+def test_models_are_compared_clip_by_clip_with_a_standard_error():
+    """The second model's per-clip gains over the first: mean, standard error, wins; rows per kind and at 15 dB."""
+    def clips(gains):
+        kinds = ["music", "music", "music", "speech", "speech"]
+        snrs = [15.0, 15.0, 0.0, 5.0, 10.0]
+        return [{"clip": i, "kind": k, "snr_db": s, "sisdri": g} for i, (k, s, g) in enumerate(zip(kinds, snrs, gains))]
+
+    def system(gains):
+        return {"kind": "rtmusic", "clips": clips(gains)}
+
+    results = {"systems": {quality.INPUT: {"kind": "reference", "clips": clips([0.0] * 5)},
+                           "rtmusic:a": system([5.0, 6.0, 7.0, 8.0, 9.0]),
+                           "rtmusic:b": system([6.0, 6.5, 6.0, 8.0, 10.0])}}
+    paired = quality.paired_differences(results)
+    assert set(paired) == {"rtmusic:b"}
+    music = paired["rtmusic:b"]["music"]
+    assert music["n"] == 3 and music["mean_db"] == pytest.approx(0.5 / 3)
+    assert music["se_db"] == pytest.approx(np.std([1.0, 0.5, -1.0], ddof=1) / math.sqrt(3))
+    assert music["wins"] == pytest.approx(2 / 3)
+    assert paired["rtmusic:b"]["music at 15 dB"]["mean_db"] == pytest.approx(0.75)
+    assert paired["rtmusic:b"]["speech"] == {"mean_db": 0.5, "n": 2, "wins": 0.5, "se_db": pytest.approx(0.5)}
+    assert "mixed" not in paired["rtmusic:b"]
+    assert quality.paired_differences({"systems": {"rtmusic:a": system([1.0] * 5)}}) == {}

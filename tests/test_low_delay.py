@@ -191,11 +191,14 @@ def test_a_second_hop_of_look_ahead_starts_out_as_the_one_hop_net_one_hop_later(
     assert np.abs(np.asarray(grads["embed"]["kernel"][-newest_rows:])).max() > 0
 
 
-def test_a_wider_lstm_under_the_fine_gain_head_starts_out_computing_what_the_narrower_one_did():
+@pytest.mark.parametrize("lookahead_hops", [0, 1])
+def test_a_wider_lstm_under_the_fine_gain_head_starts_out_computing_what_the_narrower_one_did(lookahead_hops):
     """Widening the shipped design (fine gain head, correction with the LSTM's output as context, deep filter) adds
     hidden units whose weights out start at zero: every head reads [LSTM output, embedding], so the embedding's rows
-    move up past the new units, and the output is unchanged; the weights out of the new units get gradient."""
-    shipped_like = replace(LOW_DELAY, fine_gain_channels=12, fine_gain_context=True, fine_head_bins=20)
+    move up past the new units, and the output is unchanged; the weights out of the new units get gradient. The
+    look-ahead net (several frames' features side by side in its input) widens the same way."""
+    shipped_like = replace(LOW_DELAY, fine_gain_channels=12, fine_gain_context=True, fine_head_bins=20,
+                           lookahead_hops=lookahead_hops)
     trained, wider, grads = _grown_from_trained(shipped_like, replace(shipped_like, hidden=24), seed=31)
     assert wider["fine_head"]["kernel"].shape == (48, 20) and wider["fine_ctx"]["kernel"].shape == (24, 12)
     for head in ("gain", "df", "fine_head"):

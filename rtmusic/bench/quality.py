@@ -167,6 +167,36 @@ def aggregate(clips: list[dict]) -> tuple[dict, dict]:
     return summary, per_snr
 
 
+def paired_differences(results: dict) -> dict:
+    """Each rtmusic system after the first against the first, clip by clip: {system: {row: figures}}.
+
+    Rows are the kinds' SI-SDRi and music at 15 dB; figures are the mean per-clip difference (dB, above 0: the
+    system beats the first), its standard error, the clips compared and the share the system wins. Every system
+    scores the same clips, so the clip-to-clip spread (several dB between noises) cancels; a difference within
+    about two standard errors of zero is what another draw of clips could reverse.
+    """
+    models = [name for name, s in results["systems"].items() if s["kind"] == "rtmusic"]
+    if len(models) < 2:
+        return {}
+
+    def scores(name):
+        return {c["clip"]: c for c in results["systems"][name]["clips"] if "sisdri" in c}
+
+    rows = [(kind, lambda c, k=kind: c["kind"] == k) for kind in SCORED_KINDS]
+    rows.append(("music at 15 dB", lambda c: c["kind"] == "music" and abs(c["snr_db"] - PRESERVATION_SNR_DB) < 0.5))
+    base = scores(models[0])
+    paired: dict = {}
+    for name in models[1:]:
+        other, table = scores(name), {}
+        for row, keep in rows:
+            diff = np.array([other[i]["sisdri"] - base[i]["sisdri"] for i in base if i in other and keep(base[i])])
+            if diff.size:
+                table[row] = {"mean_db": float(diff.mean()), "n": int(diff.size), "wins": float(np.mean(diff > 0)),
+                              "se_db": float(diff.std(ddof=1) / math.sqrt(diff.size)) if diff.size > 1 else None}
+        paired[name] = table
+    return paired
+
+
 # ---- systems -----------------------------------------------------------------------------------------
 @dataclass
 class System:
@@ -403,6 +433,7 @@ def run(data: dict, models: Iterable[str] = ("default",), competitors: Iterable[
                 "realtime_factor": None if system.kind == "reference" else wall / audio_seconds,
                 "wall_seconds": wall, "summary": summary, "per_snr": per_snr, "clips": records,
             }
+    results["paired"] = paired_differences(results)
     results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     results["run_seconds"] = time.perf_counter() - started
     return results
@@ -452,6 +483,18 @@ def format_summary(results: dict) -> str:
         lines.append(f"PESQ/STOI not computed: {'; '.join(f'{k}: {v}' for k, v in results['perceptual_missing'].items())}.")
     for name, reason in results.get("skipped", {}).items():
         lines.append(f"Skipped {name}: {reason}")
+    if results.get("paired"):
+        first = next(name for name, s in results["systems"].items() if s["kind"] == "rtmusic")
+        lines += ["", f"## Clip by clip against {first}", "",
+                  "Mean per-clip SI-SDRi difference (dB, above 0: the row's system is better) +- its standard error "
+                  "over the same clips, and the share of clips it wins. A difference inside two standard errors "
+                  "is what another draw of clips could reverse.", "",
+                  "| system | " + " | ".join(next(iter(results["paired"].values()))) + " |",
+                  "|---|" + "---:|" * len(next(iter(results["paired"].values())))]
+        for name, table in results["paired"].items():
+            cells = [f"{t['mean_db']:+.2f} +- {_fmt(t['se_db'])} ({100 * t['wins']:.0f} % of {t['n']})"
+                     for t in table.values()]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for title, metric, digits in (("SI-SDRi (dB) by input SNR", "sisdri", 2), ("PESQ-WB on speech by input SNR", "pesq_wb", 2),
                                   ("STOI on speech by input SNR", "stoi", 3)):
         snrs = sorted({float(k) for s in results["systems"].values() for kind in s["per_snr"].values() for k in kind},
