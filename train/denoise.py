@@ -54,7 +54,7 @@ def make_loss(config: TrainConfig):
         estimate = forward(weights, noisy)
         valid = noisy.shape[1] - delay
         return denoise_loss(estimate[:, :valid], clean[:, :valid], noisy[:, :valid], config.snr_loss_weight,
-                            config.spectral_loss_weight, config.clean_led_loss_weight)
+                            config.spectral_loss_weight, config.clean_led_loss_weight, config.sisdr_loss_weight)
 
     return loss_fn
 

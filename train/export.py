@@ -133,6 +133,11 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     clean_led = config.get("clean_led_loss_weight", 0.0)
     if clean_led != parent_config.get("clean_led_loss_weight", 0.0):
         added.append(f"the spectral loss on the cells the clean signal leads added at weight {clean_led:g}")
+    sisdr = config.get("sisdr_loss_weight", 0.0)
+    if sisdr != parent_config.get("sisdr_loss_weight", 0.0):
+        snr = config.get("snr_loss_weight", 1.0)
+        added.append(f"the loss's time-domain term scale-invariant: {sisdr:g} x (-SI-SDR dB / 10)"
+                     + (f" beside {snr:g} x (-SNR dB / 10)" if snr else " in place of -SNR"))
     if run_dir.name in RUN_DATA_CHANGES:
         added.append(RUN_DATA_CHANGES[run_dir.name])
     scales = [tuple(pair) for pair in config.get("lr_scales") or ()]

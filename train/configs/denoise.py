@@ -35,6 +35,8 @@ class TrainConfig:
     # ... + clean_led_loss_weight * the spectral loss on the cells the clean signal leads (train.losses; 0 until
     # session 37)
     clean_led_loss_weight: float = 0.0
+    # ... + sisdr_loss_weight * (-SI-SDR dB / 10), the benchmarks' figure (train.losses; 0 until session 40)
+    sisdr_loss_weight: float = 0.0
     eval_every: int = 500
     checkpoint_every: int = 100
     val_clips: int = 210
@@ -293,7 +295,15 @@ def get_config(name: str = "default") -> TrainConfig:
         # every cycle from a weight average dips first; a gentler one may keep the start while the new frame learns
         two = get_config("fine-df-wide-aug-lookahead2-asym-head-speech")
         return replace(two, learning_rate=5e-5, steps=1000)
+    if name == "fine-df-wide-aug-asym-head-sisdr":  # fine-df-wide-aug-asym-head-speech (--init-from a head run's
+        # best.rtm) with its time-domain term scale-invariant: -SI-SDR in place of -SNR. Session 40: the default's
+        # output sits at 0.85-0.87 of the clean level at -5-3 dB SNR (the shrinkage -SNR rewards), where its SI-SDR is
+        # 0.8-1.0 dB under its SNR; the benchmarks and the issue score SI-SDR
+        return replace(get_config("fine-df-wide-aug-asym-head-speech"), snr_loss_weight=0.0, sisdr_loss_weight=1.0)
+    if name == "fine-df-wide-aug-lookahead-asym-head-sisdr":  # the same for the lookahead model
+        return replace(get_config("fine-df-wide-aug-lookahead-asym-head-speech"), snr_loss_weight=0.0,
+                       sisdr_loss_weight=1.0)
     if name == "tiny-asym":  # the tiny run shaping a low-delay analysis (tests its training, warm start and export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40, df_bins=8,
                                                                 analysis_window=960))
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'fine-df-wide-aug-bank', 'fine-df-wide-aug-music', 'fine-df-wide-aug-256', 'fine-df-wide-aug-asym', 'fine-df-wide-aug-asym-fast', 'fine-df-wide-aug-asym-2', 'fine-df-wide-aug-asym-fine10', 'fine-df-wide-aug-asym-fine20', 'fine-df-wide-aug-lookahead-asym', 'fine-df-wide-aug-lookahead-asym-fine10', 'fine-df-wide-aug-lookahead-asym-fine20', 'fine-df-wide-aug-asym-ctx', 'fine-df-wide-aug-lookahead-asym-ctx', 'fine-df-wide-aug-asym-floor', 'fine-df-wide-aug-asym-head', 'fine-df-wide-aug-lookahead-asym-head', 'fine-df-wide-aug-asym-head-speech', 'fine-df-wide-aug-lookahead-asym-head-speech', 'fine-df-wide-aug-asym-head-speechmix', 'fine-df-wide-aug-asym-head-highsnr', 'fine-df-wide-aug-asym-head-speech-short', 'fine-df-wide-aug-asym-head-local', 'fine-df-wide-aug-asym-head-256', 'fine-df-wide-aug-lookahead-asym-head-256', 'fine-df-wide-aug-asym-head-cleanled', 'fine-df-wide-aug-lookahead2-asym-head-speech', 'fine-df-wide-aug-lookahead2-asym-head-speech-embed5', 'fine-df-wide-aug-lookahead2-asym-head-speech-gentle', 'floor', 'tiny', 'tiny-fine', 'tiny-fine-df' or 'tiny-asym'")
+    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'fine-df-wide-aug-bank', 'fine-df-wide-aug-music', 'fine-df-wide-aug-256', 'fine-df-wide-aug-asym', 'fine-df-wide-aug-asym-fast', 'fine-df-wide-aug-asym-2', 'fine-df-wide-aug-asym-fine10', 'fine-df-wide-aug-asym-fine20', 'fine-df-wide-aug-lookahead-asym', 'fine-df-wide-aug-lookahead-asym-fine10', 'fine-df-wide-aug-lookahead-asym-fine20', 'fine-df-wide-aug-asym-ctx', 'fine-df-wide-aug-lookahead-asym-ctx', 'fine-df-wide-aug-asym-floor', 'fine-df-wide-aug-asym-head', 'fine-df-wide-aug-lookahead-asym-head', 'fine-df-wide-aug-asym-head-speech', 'fine-df-wide-aug-lookahead-asym-head-speech', 'fine-df-wide-aug-asym-head-speechmix', 'fine-df-wide-aug-asym-head-highsnr', 'fine-df-wide-aug-asym-head-speech-short', 'fine-df-wide-aug-asym-head-local', 'fine-df-wide-aug-asym-head-256', 'fine-df-wide-aug-lookahead-asym-head-256', 'fine-df-wide-aug-asym-head-cleanled', 'fine-df-wide-aug-lookahead2-asym-head-speech', 'fine-df-wide-aug-lookahead2-asym-head-speech-embed5', 'fine-df-wide-aug-lookahead2-asym-head-speech-gentle', 'fine-df-wide-aug-asym-head-sisdr', 'fine-df-wide-aug-lookahead-asym-head-sisdr', 'floor', 'tiny', 'tiny-fine', 'tiny-fine-df' or 'tiny-asym'")
