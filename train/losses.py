@@ -58,13 +58,17 @@ def clean_led_loss(estimate: jax.Array, reference: jax.Array, noisy: jax.Array) 
     return spectral_loss(estimate, reference, weight_cells=led)
 
 
+def _mean_db_with_reference(db: jax.Array, ref_energy: jax.Array) -> jax.Array:
+    """Mean of per-example dB figures (clipped to -30..50) over the examples whose reference is not silent."""
+    has_ref = ref_energy > 1e-6
+    return jnp.sum(jnp.where(has_ref, jnp.clip(db, -30.0, 50.0), 0.0)) / jnp.maximum(jnp.sum(has_ref), 1)
+
+
 def negative_snr_db(estimate: jax.Array, reference: jax.Array) -> jax.Array:
     """-SNR in dB averaged over examples that have a reference (noise-only examples are skipped)."""
     ref_energy = jnp.sum(reference ** 2, axis=-1)
     err_energy = jnp.sum((estimate - reference) ** 2, axis=-1)
-    snr = 10.0 * jnp.log10((ref_energy + 1e-8) / (err_energy + 1e-8))
-    has_ref = ref_energy > 1e-6
-    return -jnp.sum(jnp.where(has_ref, jnp.clip(snr, -30.0, 50.0), 0.0)) / jnp.maximum(jnp.sum(has_ref), 1)
+    return -_mean_db_with_reference(10.0 * jnp.log10((ref_energy + 1e-8) / (err_energy + 1e-8)), ref_energy)
 
 
 def negative_si_sdr_db(estimate: jax.Array, reference: jax.Array) -> jax.Array:
@@ -78,9 +82,7 @@ def negative_si_sdr_db(estimate: jax.Array, reference: jax.Array) -> jax.Array:
     target = alpha[:, None] * reference
     target_energy = jnp.sum(target ** 2, axis=-1)
     err_energy = jnp.sum((estimate - target) ** 2, axis=-1)
-    sisdr = 10.0 * jnp.log10((target_energy + 1e-8) / (err_energy + 1e-8))
-    has_ref = ref_energy > 1e-6
-    return -jnp.sum(jnp.where(has_ref, jnp.clip(sisdr, -30.0, 50.0), 0.0)) / jnp.maximum(jnp.sum(has_ref), 1)
+    return -_mean_db_with_reference(10.0 * jnp.log10((target_energy + 1e-8) / (err_energy + 1e-8)), ref_energy)
 
 
 def denoise_loss(estimate: jax.Array, reference: jax.Array, noisy: jax.Array, snr_weight: float,
