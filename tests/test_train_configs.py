@@ -91,6 +91,19 @@ def test_the_command_line_overrides_steps_and_the_peak_learning_rate_and_refuses
     assert "--learning-rate must be positive" in capsys.readouterr().err
 
 
+def test_a_seed_on_the_command_line_gives_a_sibling_cycle_other_mixtures_from_the_same_start(tmp_path, capsys):
+    from train import loop
+
+    config, _ = loop.parse_args("python -m train.denoise", "Train.", denoise.get_config, tmp_path,
+                                ["--config", "fine-df-wide-aug-asym-head-sisdr", "--seed", "1"])
+    base = denoise.get_config("fine-df-wide-aug-asym-head-sisdr")
+    assert config.seed == 1 != base.seed and replace(config, seed=base.seed) == base
+    assert loop.data_seed(config.seed, tmp_path, fresh=False) != loop.data_seed(base.seed, tmp_path, fresh=False)
+    with pytest.raises(SystemExit):
+        loop.parse_args("python -m train.denoise", "Train.", denoise.get_config, tmp_path, ["--seed", "-1"])
+    assert "--seed must be 0 or more" in capsys.readouterr().err
+
+
 def test_the_long_example_denoiser_config_is_the_second_aug_cycle_on_longer_examples_of_the_same_audio_a_step():
     base, long = denoise.get_config("fine-df-wide-aug-2"), denoise.get_config("fine-df-wide-aug-long")
     assert long.segment_seconds == 2 * base.segment_seconds

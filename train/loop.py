@@ -414,6 +414,9 @@ def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_ru
     parser.add_argument("--ema-decay", type=float, default=None, metavar="D",
                         help="also keep and validate a moving average of the weights (e.g. 0.998: about the "
                              "last 500 steps); 0 turns it off")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="override the config's seed: sibling cycles from one start then draw different "
+                             "mixtures, so their weights can be averaged (python -m train.average)")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
     parser.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --run-dir")
     parser.add_argument("--no-progress", action="store_true")
@@ -435,4 +438,8 @@ def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_ru
         if not 0.0 <= args.ema_decay < 1.0:
             parser.error(f"--ema-decay must be in [0, 1), got {args.ema_decay}")
         config = replace(config, ema_decay=args.ema_decay)
+    if args.seed is not None:
+        if args.seed < 0:
+            parser.error(f"--seed must be 0 or more, got {args.seed}")
+        config = replace(config, seed=args.seed)
     return config, args
