@@ -26,7 +26,8 @@ def test_the_average_is_the_element_wise_mean_and_names_its_members(tmp_path):
     for seed, run in enumerate(runs):
         run.mkdir()
         trees.append(_save(run / "best.rtm", SMALL, seed=seed, step=1500))
-    out = average_checkpoints([run / "best.rtm" for run in runs], tmp_path / "cycles.rtm")
+    out = average_checkpoints([run / "best.rtm" for run in runs], tmp_path / "cycle_3_avg" / "best.rtm")
+    assert out == tmp_path / "cycle_3_avg" / "best.rtm"  # the new folder is made
     header, mean = checkpoint.load(out)
     assert header["kind"] == "denoiser" and header["config"] == SMALL.to_dict()
     assert header["meta"]["step"] == 1500 and len(header["meta"][CYCLE_AVERAGE_KEY]) == 3

@@ -57,6 +57,7 @@ def average_checkpoints(paths: list[Path], out: Path) -> Path:
     members = [{"checkpoint": str(Path(path).resolve()), "step": header.get("meta", {}).get("step")}
                for path, header in zip(paths, headers)]
     meta = {"step": last.get("meta", {}).get("step"), CYCLE_AVERAGE_KEY: members}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)  # usually a new `<run>_avg/` folder beside the runs
     return checkpoint.save(out, mean, kind=last["kind"], config=last["config"], meta=meta)
 
 
