@@ -174,3 +174,10 @@ def _plain_adamw_state(config, weights):
     chain = optax.chain(optax.clip_by_global_norm(config.grad_clip),
                         optax.adamw(schedule, weight_decay=config.weight_decay))
     return chain.init(weights)
+
+
+def test_the_sisdr_lead_config_is_the_sisdr_cycle_with_half_the_spectral_weight():
+    sisdr, lead = denoise.get_config("fine-df-wide-aug-asym-head-sisdr"), denoise.get_config(
+        "fine-df-wide-aug-asym-head-sisdr-lead")
+    assert lead.spectral_loss_weight == sisdr.spectral_loss_weight / 2 > 0
+    assert replace(lead, spectral_loss_weight=sisdr.spectral_loss_weight) == sisdr
