@@ -415,8 +415,9 @@ def parse_args(prog: str, doc: str, get_config: Callable[[str], Any], default_ru
                         help="also keep and validate a moving average of the weights (e.g. 0.998: about the "
                              "last 500 steps); 0 turns it off")
     parser.add_argument("--seed", type=int, default=None,
-                        help="override the config's seed: sibling cycles from one start then draw different "
-                             "mixtures, so their weights can be averaged (python -m train.average)")
+                        help="override the config's seed (a fresh run's initial weights and the examples drawn): "
+                             "sibling cycles from one start then see other mixtures, and their weights can be "
+                             "averaged (python -m train.average)")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
     parser.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --run-dir")
     parser.add_argument("--no-progress", action="store_true")
