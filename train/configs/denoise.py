@@ -67,6 +67,27 @@ class TrainConfig:
         return data
 
 
+CONFIG_NAMES = ("default", "tiny", "fine-df", "fine-df-2", "fine-df-wide", "fine-df-wide-aug", "fine-df-wide-aug-2",
+                "fine-df-wide-aug-df5", "fine-df-wide-aug-deep", "fine-df-wide-aug-long", "fine-df-wide-aug-local",
+                "tiny-fine", "tiny-fine-df", "floor", "fine", "fine-df-wide-aug-long8", "fine-df-wide-aug-voiced",
+                "fine-df-wide-aug-lookahead", "fine-df-wide-aug-bank", "fine-df-wide-aug-music",
+                "fine-df-wide-aug-256", "fine-df-wide-aug-asym", "fine-df-wide-aug-asym-fast",
+                "fine-df-wide-aug-asym-2", "fine-df-wide-aug-asym-fine10", "fine-df-wide-aug-lookahead-asym",
+                "fine-df-wide-aug-asym-fine20", "fine-df-wide-aug-lookahead-asym-fine10",
+                "fine-df-wide-aug-lookahead-asym-fine20", "fine-df-wide-aug-asym-ctx",
+                "fine-df-wide-aug-lookahead-asym-ctx", "fine-df-wide-aug-asym-floor", "fine-df-wide-aug-asym-head",
+                "fine-df-wide-aug-lookahead-asym-head", "fine-df-wide-aug-asym-head-speech",
+                "fine-df-wide-aug-lookahead-asym-head-speech", "fine-df-wide-aug-asym-head-speechmix",
+                "fine-df-wide-aug-asym-head-highsnr", "fine-df-wide-aug-asym-head-speech-short",
+                "fine-df-wide-aug-asym-head-local", "fine-df-wide-aug-asym-head-256",
+                "fine-df-wide-aug-lookahead-asym-head-256", "fine-df-wide-aug-asym-head-cleanled",
+                "fine-df-wide-aug-lookahead2-asym-head-speech",
+                "fine-df-wide-aug-lookahead2-asym-head-speech-embed5",
+                "fine-df-wide-aug-lookahead2-asym-head-speech-gentle", "fine-df-wide-aug-asym-head-sisdr",
+                "fine-df-wide-aug-lookahead-asym-head-sisdr", "fine-df-wide-aug-asym-head-sisdr-lead", "tiny-asym")
+"""Every name `get_config` knows, in the order it tests them (tests/test_train_configs.py keeps the two in step)."""
+
+
 def get_config(name: str = "default") -> TrainConfig:
     if name == "default":
         return TrainConfig()
@@ -311,4 +332,4 @@ def get_config(name: str = "default") -> TrainConfig:
     if name == "tiny-asym":  # the tiny run shaping a low-delay analysis (tests its training, warm start and export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40, df_bins=8,
                                                                 analysis_window=960))
-    raise ValueError(f"unknown config {name!r}; choose 'default', 'fine', 'fine-df', 'fine-df-2', 'fine-df-wide', 'fine-df-wide-aug', 'fine-df-wide-aug-2', 'fine-df-wide-aug-df5', 'fine-df-wide-aug-deep', 'fine-df-wide-aug-long', 'fine-df-wide-aug-local', 'fine-df-wide-aug-long8', 'fine-df-wide-aug-voiced', 'fine-df-wide-aug-lookahead', 'fine-df-wide-aug-bank', 'fine-df-wide-aug-music', 'fine-df-wide-aug-256', 'fine-df-wide-aug-asym', 'fine-df-wide-aug-asym-fast', 'fine-df-wide-aug-asym-2', 'fine-df-wide-aug-asym-fine10', 'fine-df-wide-aug-asym-fine20', 'fine-df-wide-aug-lookahead-asym', 'fine-df-wide-aug-lookahead-asym-fine10', 'fine-df-wide-aug-lookahead-asym-fine20', 'fine-df-wide-aug-asym-ctx', 'fine-df-wide-aug-lookahead-asym-ctx', 'fine-df-wide-aug-asym-floor', 'fine-df-wide-aug-asym-head', 'fine-df-wide-aug-lookahead-asym-head', 'fine-df-wide-aug-asym-head-speech', 'fine-df-wide-aug-lookahead-asym-head-speech', 'fine-df-wide-aug-asym-head-speechmix', 'fine-df-wide-aug-asym-head-highsnr', 'fine-df-wide-aug-asym-head-speech-short', 'fine-df-wide-aug-asym-head-local', 'fine-df-wide-aug-asym-head-256', 'fine-df-wide-aug-lookahead-asym-head-256', 'fine-df-wide-aug-asym-head-cleanled', 'fine-df-wide-aug-lookahead2-asym-head-speech', 'fine-df-wide-aug-lookahead2-asym-head-speech-embed5', 'fine-df-wide-aug-lookahead2-asym-head-speech-gentle', 'fine-df-wide-aug-asym-head-sisdr', 'fine-df-wide-aug-lookahead-asym-head-sisdr', 'fine-df-wide-aug-asym-head-sisdr-lead', 'floor', 'tiny', 'tiny-fine', 'tiny-fine-df' or 'tiny-asym'")
+    raise ValueError(f"unknown config {name!r}; choose {', '.join(repr(n) for n in CONFIG_NAMES)}")
