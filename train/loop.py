@@ -92,7 +92,7 @@ def jit_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, s
         (loss, parts), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.weights, *batch)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.weights)
         weights = optax.apply_updates(state.weights, updates)
-        metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), **parts}
+        metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads), **parts}
         return TrainState(state.step + 1, weights, opt_state), metrics
 
     if sharding.mesh.size == 1:
