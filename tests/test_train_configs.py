@@ -22,13 +22,13 @@ def test_every_named_config_builds_and_unknown_names_are_listed(module):
         assert config.steps > 0 and config.to_dict()["model"] == config.model.to_dict()
 
 
-
 @pytest.mark.parametrize("module", [denoise, classify])
 def test_the_config_name_list_is_every_name_get_config_knows(module):
     """The list the error message and config lookups read is kept by hand: a config added without it is unfindable."""
     import inspect
     tested = re.findall(r'if name == "([\w-]+)"', inspect.getsource(module.get_config))
     assert tested and list(module.CONFIG_NAMES) == tested
+
 
 def test_the_second_cycle_and_wide_denoiser_configs_differ_from_fine_df_only_where_named():
     base, second, wide = (denoise.get_config(n) for n in ("fine-df", "fine-df-2", "fine-df-wide"))
