@@ -21,6 +21,7 @@ PNG plots to --out.
     python -m bench.quality --competitors none --no-perceptual --out /tmp/q
     python -m bench.quality --music-source unseen-soundfonts --competitors none  # music from unseen soundfonts
     python -m bench.quality --music-source families-unseen-soundfonts             # every family, unseen sound
+    python -m bench.quality --speech-source unseen-tts --competitors none         # speech from other synthesisers
 """
 
 from __future__ import annotations
@@ -32,38 +33,52 @@ from pathlib import Path
 from bench.common import script_parser
 from rtmusic.bench import competitors as comp
 from rtmusic.bench.quality import format_summary, load_data, run, write_outputs
-from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES, music_source_out
+from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES, SPEECH_SOURCE_NOTES, SPEECH_SOURCES, music_source_out
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "quality"
 
 
-def load_music_source(data_dir: Path | None, clips: int | None, music_source: str) -> dict:
-    """The validation set with its music from ``music_source`` (a key of train.datapaths.MUSIC_SOURCES).
+def load_music_source(data_dir: Path | None, clips: int | None, music_source: str, speech_source: str = "val") -> dict:
+    """The validation set with its music from ``music_source`` (a key of train.datapaths.MUSIC_SOURCES) and its
+    speech from ``speech_source`` (a key of SPEECH_SOURCES).
 
-    Same recipe, seed, kinds and SNRs as the default set; speech and noise still come from the val split.
+    Same recipe, seed, kinds and SNRs as the default set; the rest still comes from the val split.
     Raises FileNotFoundError naming the command that renders a missing split.
     """
     from train import datapaths
     from train.mixer import make_validation_set
 
     root = datapaths.data_dir(data_dir)
-    split = datapaths.MUSIC_SOURCES[music_source]
-    if split is None:
+    music_split, speech_split = datapaths.MUSIC_SOURCES[music_source], datapaths.SPEECH_SOURCES[speech_source]
+    if music_split is None and speech_split is None:
         return load_data(data_dir, clips)
-    val = make_validation_set(root, music_split=split)
-    index = json.loads(datapaths.index_path(root, split, "music").read_text())
+    val = make_validation_set(root, music_split=music_split, speech_split=speech_split)
     n = val["noisy"].shape[0] if clips is None else min(clips, val["noisy"].shape[0])
-    return {"noisy": val["noisy"][:n], "clean": val["clean"][:n], "kind": val["kind"][:n], "snr_db": val["snr_db"][:n],
-            "source": str(datapaths.val_set_path(root, split)), "music_source": music_source,
-            "soundfonts": sorted({c.get("soundfont", "fluidr3") for c in index["clips"]})}
+    data = {"noisy": val["noisy"][:n], "clean": val["clean"][:n], "kind": val["kind"][:n], "snr_db": val["snr_db"][:n],
+            "source": str(datapaths.val_set_path(root, music_split, speech_split)), "music_source": music_source,
+            "speech_source": speech_source}
+    if music_split is not None:
+        index = json.loads(datapaths.index_path(root, music_split, "music").read_text())
+        data["soundfonts"] = sorted({c.get("soundfont", "fluidr3") for c in index["clips"]})
+    if speech_split is not None:
+        index = json.loads(datapaths.index_path(root, speech_split, "speech").read_text())
+        data["voices"] = sorted({c.get("source", c["name"]) for c in index["clips"]})
+    return data
 
 
 def music_note(data: dict) -> str:
-    """One markdown line saying where the music came from (empty for the default val music)."""
-    if data.get("music_source", "val") == "val":
-        return ""
-    return (f"**Music source: {data['music_source']}** — {MUSIC_SOURCE_NOTES[data['music_source']]} "
-            f"({', '.join(data.get('soundfonts', []))}); speech and noise as in the default set.")
+    """Markdown lines saying where the music and speech came from (empty for the default val set)."""
+    lines = []
+    if data.get("music_source", "val") != "val":
+        lines.append(f"**Music source: {data['music_source']}** — {MUSIC_SOURCE_NOTES[data['music_source']]} "
+                     f"({', '.join(data.get('soundfonts', []))}).")
+    if data.get("speech_source", "val") != "val":
+        voices = data.get("voices", [])
+        lines.append(f"**Speech source: {data['speech_source']}** — {SPEECH_SOURCE_NOTES[data['speech_source']]} "
+                     f"({len(voices)} voices: {', '.join(voices)}).")
+    if lines:
+        lines.append("The rest as in the default set.")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,13 +90,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated, or 'none' (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"output folder (default: {DEFAULT_OUT}, or quality_<source> beside it for another "
-                             "--music-source)")
+                             "--music-source or --speech-source)")
     parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
     parser.add_argument("--music-source", choices=list(MUSIC_SOURCES), default="val",
                         help="music of the set: the val split (default), the val pieces rendered with unseen "
                              "soundfonts or the same excerpts in FluidR3 (`python -m train.render_unseen`), "
                              "label-balanced held-out music in FluidR3 or an unseen soundfont "
                              "(`python -m train.render_families`)")
+    parser.add_argument("--speech-source", choices=list(SPEECH_SOURCES), default="val",
+                        help="speech of the set: the val split's held-out espeak-ng voices (default), or speech from "
+                             "synthesisers never used in training (`python -m train.render_unseen_speech`)")
     parser.add_argument("--no-perceptual", action="store_true", help="skip PESQ-WB and STOI")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -91,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown competitor(s) {', '.join(unknown)}; known: {', '.join(comp.COMPETITORS)}")
     if args.clips is not None and args.clips < 1:
         parser.error("--clips must be at least 1")
-    out = args.out if args.out is not None else music_source_out(DEFAULT_OUT, args.music_source)
+    out = args.out if args.out is not None else music_source_out(DEFAULT_OUT, args.music_source, args.speech_source)
     try:
-        data = load_music_source(args.data_dir, args.clips, args.music_source)
+        data = load_music_source(args.data_dir, args.clips, args.music_source, args.speech_source)
     except FileNotFoundError as exc:
         print(f"quality: no validation data: {exc}", file=sys.stderr)
         return 1
@@ -107,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     note = music_note(data)
     if note:
-        results["data"].update(music_source=data["music_source"], soundfonts=data["soundfonts"])
+        results["data"].update({k: data[k] for k in ("music_source", "soundfonts", "speech_source", "voices") if k in data})
     paths = write_outputs(results, out)
     summary = format_summary(results)
     if note:  # under the title, so the file cannot be mistaken for the same-soundfont report

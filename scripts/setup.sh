@@ -3,8 +3,9 @@
 #
 #   bash scripts/setup.sh          # to run rtmusic: PortAudio + libsndfile, then `pip install -e .`
 #   bash scripts/setup.sh --test   # to run the tests too: also JACK, FluidSynth + GM soundfonts (FluidR3 for
-#                                  # training, TimGM6mb for the unseen-soundfont test set),
-#                                  # espeak-ng and sox, then `pip install -e ".[test,train,compare]"`
+#                                  # training, TimGM6mb for the unseen-soundfont test set), espeak-ng,
+#                                  # Flite + Festival voices (the unseen-speech test set) and sox,
+#                                  # then `pip install -e ".[test,train,compare]"`
 #
 # Safe to run again: it installs only what is missing. Debian/Ubuntu packages are installed when we
 # are root or sudo exists; elsewhere it says which ones to install. PYTHON=python3.12 picks the Python.
@@ -17,7 +18,7 @@ MODE=run
 for arg in "$@"; do
   case "$arg" in
     --test) MODE=test ;;
-    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown option '$arg' (use --test or --help)" >&2; exit 2 ;;
   esac
 done
@@ -25,7 +26,11 @@ done
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
 RUN_PACKAGES=(libportaudio2 libsndfile1)
-TEST_PACKAGES=(jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox)
+TEST_PACKAGES=(jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox
+               # the unseen-speech test set's synthesisers, as train/render_unseen_speech.py PACKAGES lists them
+               flite festival festvox-ca-ona-hts festvox-czech-dita festvox-czech-machac festvox-italp16k
+               festvox-itapc16k festvox-kallpc16k festvox-kdlpc16k festvox-suopuhe-lj festvox-suopuhe-mv
+               festvox-us-slt-hts)
 if [ "$MODE" = test ]; then
   APT_PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
   PIP_TARGET=".[test,train,compare]"

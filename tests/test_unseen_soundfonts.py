@@ -1,5 +1,5 @@
-"""The unseen-soundfont validation music (same val pieces and labels, other sound) and the label-balanced
-families set: how they are rendered, and that the evaluations select them."""
+"""The unseen-soundfont validation music (same val pieces and labels, other sound), the label-balanced
+families set and the unseen-synthesiser speech: how they are rendered, and that the evaluations select them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ SETUP = "run `bash scripts/setup.sh --test`"
 def data(tmp_path_factory):
     """A --quick data build with --all: its one val music clip rendered 2 s long with every unseen soundfont, and
     label-balanced families sets (val and the training splits) of one 2 s clip per family."""
-    missing = [tool for tool in ("fluidsynth", "espeak-ng") if shutil.which(tool) is None]
+    missing = [tool for tool in ("fluidsynth", "espeak-ng", "flite", "text2wave") if shutil.which(tool) is None]
     missing += [str(sf.path) for sf in render_unseen.UNSEEN_SOUNDFONTS.values() if not sf.path.exists()]
     assert not missing, f"{missing} not installed: {SETUP}"
     out = tmp_path_factory.mktemp("data")
@@ -33,9 +33,9 @@ def data(tmp_path_factory):
     return out
 
 
-def clip_audio(root: Path, split: str) -> dict[str, np.ndarray]:
-    index = json.loads(datapaths.index_path(root, split, "music").read_text())
-    audio = np.load(datapaths.audio_path(root, split, "music"))
+def clip_audio(root: Path, split: str, kind: str = "music") -> dict[str, np.ndarray]:
+    index = json.loads(datapaths.index_path(root, split, kind).read_text())
+    audio = np.load(datapaths.audio_path(root, split, kind))
     return {c["name"]: audio[c["offset"]: c["offset"] + c["length"]].astype(np.float64) for c in index["clips"]}
 
 
@@ -206,6 +206,53 @@ def test_evaluations_offer_the_source_and_default_to_the_val_music(capsys):
     assert set(datapaths.MUSIC_SOURCE_NOTES) == set(datapaths.MUSIC_SOURCES) - {"val"}
 
 
+# ---- speech from other synthesisers (train.render_unseen_speech) ------------------------------------------
+def test_denoiser_validation_speech_comes_from_the_unseen_tts_split(data, monkeypatch):
+    from bench import quality as quality_cli
+    from train import mixer
+
+    real = mixer.make_validation_set
+    monkeypatch.setattr(mixer, "make_validation_set",
+                        lambda root, **kw: real(root, n_clips=21, seconds=1.0, seed=4, **kw))
+    loaded = quality_cli.load_music_source(data, None, "val", "unseen-tts")
+    assert loaded["speech_source"] == "unseen-tts" and loaded["voices"] == ["festival:kal_diphone", "flite:slt"]
+    assert loaded["source"].endswith(f"val_set.{datapaths.UNSEEN_TTS_SPLIT}.npz")
+    tts, espeak = clip_audio(data, datapaths.UNSEEN_TTS_SPLIT, "speech"), clip_audio(data, "val", "speech")
+    speech = np.flatnonzero(loaded["kind"] == mixer.KIND_SPEECH)
+    assert speech.size == 7
+    for i in speech[:3]:
+        assert best_match(loaded["clean"][i], tts) > 0.999  # a crop of (or a whole) unseen-synthesiser clip
+        assert best_match(loaded["clean"][i], espeak) < 0.95  # and not espeak-ng's
+    both = quality_cli.load_music_source(data, None, "unseen-soundfonts", "unseen-tts")
+    assert both["source"].endswith(f"val_set.{UNSEEN_SF_SPLIT}.{datapaths.UNSEEN_TTS_SPLIT}.npz")
+    music = np.flatnonzero(both["kind"] == mixer.KIND_MUSIC)
+    assert best_match(both["clean"][music[0]], clip_audio(data, UNSEEN_SF_SPLIT)) > 0.999
+    note = quality_cli.music_note(both)
+    assert "Music source: unseen-soundfonts" in note and "Speech source: unseen-tts" in note and "2 voices" in note
+
+
+def test_speech_source_is_offered_and_keeps_reports_apart(capsys):
+    from bench import quality as quality_cli
+
+    with pytest.raises(SystemExit):
+        quality_cli.main(["--help"])
+    assert "--speech-source {val,unseen-tts}" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        quality_cli.main(["--speech-source", "nowhere"])
+    outs = {datapaths.music_source_out(quality_cli.DEFAULT_OUT, music, speech)
+            for music in datapaths.MUSIC_SOURCES for speech in datapaths.SPEECH_SOURCES}
+    assert len(outs) == len(datapaths.MUSIC_SOURCES) * len(datapaths.SPEECH_SOURCES)
+    assert datapaths.music_source_out(quality_cli.DEFAULT_OUT, "val", "unseen-tts").name == "quality_unseen_tts"
+    assert set(datapaths.SPEECH_SOURCE_NOTES) == set(datapaths.SPEECH_SOURCES) - {"val"}
+
+
+def test_missing_unseen_tts_split_names_the_command(tmp_path):
+    from train.mixer import make_validation_set
+
+    with pytest.raises(FileNotFoundError, match="python -m train.render_unseen_speech"):
+        make_validation_set(tmp_path, n_clips=21, seconds=1.0, speech_split=datapaths.UNSEEN_TTS_SPLIT)
+
+
 # ---- the label-balanced set (train.render_families) -------------------------------------------------------
 def test_families_set_features_every_family_in_both_soundfonts(data):
     from train import render_families
@@ -236,13 +283,15 @@ def test_build_all_renders_every_extra_split_once(data):
     from train import build_data, render_families
 
     commands = build_data.extra_commands(quick=True)
-    assert len(commands) == len({tuple(c) for c in commands}) == 5  # the val families twins come from one render
+    assert len(commands) == len({tuple(c) for c in commands}) == 6  # the val families twins come from one render
     for split in build_data.EXTRA_SPLITS:  # each with its clips, as the samplers read them
         clips = json.loads(datapaths.index_path(data, split, "music").read_text())["clips"]
         assert len(clips) == (len(render_families.plan(1)) if "families" in split else 1), split
+    speech = json.loads(datapaths.index_path(data, datapaths.UNSEEN_TTS_SPLIT, "speech").read_text())["clips"]
+    assert [c["source"] for c in speech] == ["flite:slt", "festival:kal_diphone"]  # the --quick voices
     assert sorted(p.name for p in (data / "logs").iterdir()) == [
         "render_families.log", "render_families_train-voiced-2.log", "render_families_train-voiced.log",
-        "render_families_train.log", "render_unseen.log"]
+        "render_families_train.log", "render_unseen.log", "render_unseen_speech.log"]
 
 
 def test_voiced_training_families_are_fresh_arrangements_of_training_pieces_in_fluidr3():

@@ -9,7 +9,7 @@ music a uint8 label array at 100 frames/s (layout in :mod:`train.datapaths`).
 Idempotent: each clip is written atomically and skipped when it already exists, so an interrupted
 build resumes where it stopped; clips that fail (an unreadable score) are recorded and skipped.
 ``--quick`` makes a tiny set in seconds, for tests. ``--all`` then renders, ``--jobs`` at a time, the sets that
-other modules build from this one (``EXTRA_SPLITS``), so a fresh machine gets everything the shipped recipes and
+other modules build from this one (``EXTRA_SPLITS``, ``EXTRA_SPEECH_SPLITS``), so a fresh machine gets everything the shipped recipes and
 the evaluations read with one command. See train/DATA.md for what the set contains.
 """
 
@@ -338,15 +338,20 @@ EXTRA_SPLITS = (datapaths.UNSEEN_SF_SPLIT, datapaths.FAMILIES_SPLIT,  # the eval
                 datapaths.TRAIN_FAMILIES_VOICED_SPLIT, datapaths.TRAIN_FAMILIES_VOICED_2_SPLIT)  # and the classifier's
 """Splits rendered from the val or train split that ``--all`` adds (about 10 min each on a core)."""
 
+EXTRA_SPEECH_SPLITS = (datapaths.UNSEEN_TTS_SPLIT,)
+"""Speech splits ``--all`` adds: the evaluations' speech from other synthesisers (under a minute)."""
+
 QUICK_EXTRA_ARGS = {"train.render_unseen": ("--seconds", "2"),
-                    "train.render_families": ("--per-family", "1", "--seconds", "2")}
+                    "train.render_families": ("--per-family", "1", "--seconds", "2"),
+                    "train.render_unseen_speech": ("--voices", "flite:slt,festival:kal_diphone", "--clips-per-voice",
+                                                   "1", "--sentences", "1")}
 """What ``--quick --all`` adds to each render (the last of a repeated option wins): seconds of work in all."""
 
 
 def extra_commands(quick: bool = False) -> list[list[str]]:
-    """The distinct render commands (module and arguments, no ``--out``) behind EXTRA_SPLITS."""
+    """The distinct render commands (module and arguments, no ``--out``) behind EXTRA_SPLITS and EXTRA_SPEECH_SPLITS."""
     commands: list[list[str]] = []
-    for split in EXTRA_SPLITS:
+    for split in EXTRA_SPLITS + EXTRA_SPEECH_SPLITS:
         module, *args = datapaths.SPLIT_MADE_BY[split].split()
         command = [module, *args, *(QUICK_EXTRA_ARGS[module] if quick else ())]
         if command not in commands:
@@ -455,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"data directory (default ${datapaths.ENV_VAR} or ~/.cache/rtmusic/data)")
     parser.add_argument("--all", action="store_true",
                         help="then render the evaluation sets and the label-balanced training splits the shipped "
-                             "recipes read (render_unseen, render_families: about 25 min more with --jobs 2)")
+                             "recipes read (render_unseen, render_families, render_unseen_speech: about 25 min "
+                             "more with --jobs 2)")
     args = parser.parse_args(argv)
     from rich.console import Console
 

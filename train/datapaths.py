@@ -19,6 +19,8 @@ Layout of a data directory::
     train_families_music.*                  label-balanced training music, FluidR3 (render_families --split train)
     train_families_voiced[_2]_music.*       the same kind re-voiced (render_families --split train-voiced[-2])
     val_set.<music split>.npz               validation mixtures with music from another split
+    val_unseen_tts_speech.*                 held-out speech from other synthesisers (train.render_unseen_speech)
+    val_set[.<music split>].val_unseen_tts.npz   validation mixtures with that speech
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ TRAIN_FAMILIES_VOICED_3_SPLIT = "train_families_voiced_3"
 TRAIN_FAMILIES_SYNTH_SPLIT = "train_families_synth"
 """Music only: fresh arrangements whose featured family (and half the other parts) is synthesised from scratch."""
 
+UNSEEN_TTS_SPLIT = "val_unseen_tts"
+"""Speech only: held-out speech from synthesisers no training clip came from (train.render_unseen_speech)."""
+
 MUSIC_SOURCES = {"val": None, "unseen-soundfonts": UNSEEN_SF_SPLIT, "val-excerpts": VAL_EXCERPTS_SPLIT,
                  "families": FAMILIES_SPLIT, "families-unseen-soundfonts": FAMILIES_UNSEEN_SPLIT,
                  "train-families": TRAIN_FAMILIES_SPLIT}
@@ -90,7 +95,19 @@ MUSIC_SOURCE_TAGS = {"unseen-soundfonts": "unseen_sf", "val-excerpts": "val_exce
 """Suffix of a report's default folder per non-default music source (``bench/results/classify_<tag>``), so
 figures on one source never overwrite another's."""
 
-SPLIT_MADE_BY = {UNSEEN_SF_SPLIT: "train.render_unseen", VAL_EXCERPTS_SPLIT: "train.render_unseen",
+SPEECH_SOURCES = {"val": None, "unseen-tts": UNSEEN_TTS_SPLIT}
+"""Where evaluations take their speech from: the val split's espeak-ng voices (None) or another packed speech split."""
+
+SPEECH_SOURCE_NOTES = {
+    "unseen-tts": "held-out speech from synthesisers never used in training (Festival's diphone, HTS and Czech "
+                  "voices, Flite's voices; most stop at 8 kHz)",
+}
+"""One line per non-default speech source, for reports."""
+
+SPEECH_SOURCE_TAGS = {"unseen-tts": "unseen_tts"}
+"""Suffix of a report's default folder per non-default speech source (after the music source's)."""
+
+SPLIT_MADE_BY = {UNSEEN_TTS_SPLIT: "train.render_unseen_speech", UNSEEN_SF_SPLIT: "train.render_unseen", VAL_EXCERPTS_SPLIT: "train.render_unseen",
                  FAMILIES_SPLIT: "train.render_families", FAMILIES_UNSEEN_SPLIT: "train.render_families",
                  TRAIN_FAMILIES_SPLIT: "train.render_families --split train --per-family 100",
                  TRAIN_FAMILIES_VOICED_SPLIT: "train.render_families --split train-voiced --per-family 100",
@@ -100,10 +117,11 @@ SPLIT_MADE_BY = {UNSEEN_SF_SPLIT: "train.render_unseen", VAL_EXCERPTS_SPLIT: "tr
 """The module that renders each extra music split (train and val come from train.build_data)."""
 
 
-def music_source_out(default_out: Path, music_source: str) -> Path:
-    """A report folder for ``music_source``: ``default_out`` itself for the val music, else ``<name>_<tag>``."""
-    tag = MUSIC_SOURCE_TAGS.get(music_source)
-    return default_out if tag is None else default_out.with_name(f"{default_out.name}_{tag}")
+def music_source_out(default_out: Path, music_source: str, speech_source: str = "val") -> Path:
+    """A report folder for ``music_source`` and ``speech_source``: ``default_out`` itself for the val split's,
+    else ``<name>_<music tag>_<speech tag>`` with the tags of the sources that are not."""
+    tags = [t for t in (MUSIC_SOURCE_TAGS.get(music_source), SPEECH_SOURCE_TAGS.get(speech_source)) if t]
+    return default_out.with_name("_".join([default_out.name, *tags])) if tags else default_out
 
 LABEL_NAMES = (
     "piano", "mallets", "organ", "guitar", "bass", "strings",
@@ -144,9 +162,10 @@ def labels_path(root: Path, split: str) -> Path:
     return Path(root) / f"{split}_music_labels.npy"
 
 
-def val_set_path(root: Path, music_split: str | None = None) -> Path:
-    """The fixed, deterministic validation mixtures (``music_split``: with music from that split instead)."""
-    return Path(root) / ("val_set.npz" if music_split is None else f"val_set.{music_split}.npz")
+def val_set_path(root: Path, music_split: str | None = None, speech_split: str | None = None) -> Path:
+    """The fixed, deterministic validation mixtures (``music_split``, ``speech_split``: with the music or
+    speech from that split instead)."""
+    return Path(root) / ".".join(["val_set", *(s for s in (music_split, speech_split) if s), "npz"])
 
 
 CLASSIFY_VAL_SET = (220, 5.0, 4321)

@@ -129,6 +129,7 @@ class MixtureSampler:
         prefetch: batches prepared ahead by a background thread (0: none, made on demand).
         music_split: take the music from this packed split instead (e.g. ``val_unseen_sf``); speech and
             noise still come from ``split``.
+        speech_split: take the speech from this packed split instead (e.g. ``val_unseen_tts``), likewise.
         music_augment: how training music is re-timbred (`train.augment`), a `MusicAugment` or a name of
             ``MUSIC_AUGMENTS``; the target is the re-timbred music. Ignored outside the train split.
         extra_music: more packed music splits (e.g. ``train_families``) that a music crop comes from with
@@ -145,7 +146,7 @@ class MixtureSampler:
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int | list[int] = 0,
                  *, with_labels: bool = False, prefetch: int = 0, music_split: str | None = None,
-                 music_augment: str | MusicAugment = "none", extra_music: tuple[str, ...] = (),
+                 speech_split: str | None = None, music_augment: str | MusicAugment = "none", extra_music: tuple[str, ...] = (),
                  extra_music_share: float = 0.0, speech_augment: str | MusicAugment = "none",
                  kind_shares: tuple[float, float, float] = KIND_SHARES,
                  snr_range_db: tuple[float, float] = SNR_RANGE_DB):
@@ -169,7 +170,7 @@ class MixtureSampler:
                              f"(got {segment_seconds}, {batch_size}).")
         root = Path(data_dir)
         self.music = ClipStore(root, music_split or split, "music")
-        self.speech = ClipStore(root, split, "speech")
+        self.speech = ClipStore(root, speech_split or split, "speech")
         self.noise = ClipStore(root, split, "noise")
         self.augment = music_augment if split == "train" else MusicAugment()
         self.speech_augment = speech_augment if split == "train" else MusicAugment()
@@ -376,25 +377,29 @@ def split_fingerprint(root: Path, split: str, kind: str = "music") -> float:
 
 
 def make_validation_set(data_dir, n_clips: int = 210, seconds: float = 6.0, seed: int = 1234, *,
-                        music_split: str | None = None) -> dict[str, np.ndarray]:
+                        music_split: str | None = None, speech_split: str | None = None) -> dict[str, np.ndarray]:
     """A fixed validation set from the val split, saved once as ``val_set.npz`` and reloaded after.
 
     Covers music, speech and both at SNRs -5..20 dB and clean (the grid repeats over ``n_clips``),
     so music at 15 dB (the "music preservation" figure) is always present. No lead-ins; peaks at a
     seeded -35..-0.5 dBFS. Returns noisy, clean float32 [N, T]; kind int32 [N]; snr_db float32 [N];
     labels float32 [N, frames, 12]. ``music_split`` (e.g. ``val_unseen_sf``): the same recipe with the
-    music taken from that split, cached as ``val_set.<music_split>.npz``.
+    music taken from that split, cached as ``val_set.<music_split>.npz``; ``speech_split`` (e.g.
+    ``val_unseen_tts``) likewise for the speech (``val_set[.<music_split>].<speech_split>.npz``).
     """
     root = Path(data_dir)
-    path = datapaths.val_set_path(root, music_split)
+    path = datapaths.val_set_path(root, music_split, speech_split)
     params = np.array([n_clips, seconds, seed], dtype=np.float64)
     if music_split is not None:
         params = np.append(params, split_fingerprint(root, music_split))
+    if speech_split is not None:
+        params = np.append(params, split_fingerprint(root, speech_split, "speech"))
     if path.exists():
         with np.load(path) as stored:
             if np.array_equal(stored["params"], params):
                 return {k: stored[k] for k in stored.files if k != "params"}
-    sampler = MixtureSampler(root, "val", seconds, batch_size=1, seed=seed, with_labels=True, music_split=music_split)
+    sampler = MixtureSampler(root, "val", seconds, batch_size=1, seed=seed, with_labels=True, music_split=music_split,
+                             speech_split=speech_split)
     rng = np.random.default_rng(seed)
     grid = [(k, s) for s in VAL_SNRS_DB for k in VAL_KINDS]
     kinds = np.array([grid[i % len(grid)][0] for i in range(n_clips)], dtype=np.int32)

@@ -224,14 +224,15 @@ def _pseudo_word(rng: np.random.Generator, script: str) -> str:
     return word
 
 
-def make_sentence(rng: np.random.Generator, language: str) -> str:
-    """One sentence for ``language``: real English, else pseudo-words in its script plus numbers."""
+def make_sentence(rng: np.random.Generator, language: str, numbers: bool = True) -> str:
+    """One sentence for ``language``: real English, else pseudo-words in its script (plus numbers unless
+    ``numbers`` is False: a synthesiser other than espeak may read digits in English)."""
     if language.startswith("en"):
         return str(rng.choice(english_sentences()))
     script = "hangul" if language == "ko" else script_of(language)
     words = []
     for _ in range(int(rng.integers(3, 12))):
-        if rng.random() < 0.18:
+        if numbers and rng.random() < 0.18:
             words.append(str(int(rng.choice([rng.integers(0, 100), rng.integers(100, 10000)]))))
         else:
             words.append(_pseudo_word(rng, script))
