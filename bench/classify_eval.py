@@ -20,6 +20,7 @@ Writes results.json, summary.md and per_label.png (AP against chance, onsets lab
     python -m bench.classify_eval --model classifier-random --clips 22 --seconds 3 --out /tmp/ce
     python -m bench.classify_eval --music-source unseen-soundfonts   # music from soundfonts never trained on
     python -m bench.classify_eval --music-source families-unseen-soundfonts --clips 440  # every family, unseen sound
+    python -m bench.classify_eval --speech-source unseen-tts         # speech from synthesisers never trained on
 """
 
 from __future__ import annotations
@@ -38,26 +39,32 @@ import numpy as np
 
 from rtmusic.labels import WINDOW_STATISTIC, window_probabilities, window_targets
 from rtmusic.metrics import f1_per_label, per_label_average_precision
-from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES, music_source_out
+from train.datapaths import MUSIC_SOURCE_NOTES, MUSIC_SOURCES, SPEECH_SOURCE_NOTES, SPEECH_SOURCES, music_source_out
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "classify"
 THRESHOLD = 0.5
 ONSET_TARGET_S = 0.5  # issue 4: the first correct label within 500 ms of an onset
 
 
-def load_validation(root: Path, clips: int, seconds: float, seed: int, music_source: str = "val") -> tuple[dict, dict]:
-    """(the classifier validation set, a description of its music) with music from ``music_source``.
-
-    ``music_source`` is a key of train.datapaths.MUSIC_SOURCES; speech and noise always come from the val split.
+def load_validation(root: Path, clips: int, seconds: float, seed: int, music_source: str = "val",
+                    speech_source: str = "val") -> tuple[dict, dict]:
+    """(the classifier validation set, a description of its sources) with music from ``music_source`` and
+    speech from ``speech_source`` (keys of train.datapaths.MUSIC_SOURCES and SPEECH_SOURCES); noise always comes
+    from the val split.
     """
     from train import datapaths
     from train.classify_data import make_classify_validation_set
 
-    split = datapaths.MUSIC_SOURCES[music_source]
-    val = make_classify_validation_set(root, clips, seconds, seed=seed, music_split=split)
+    split, speech_split = datapaths.MUSIC_SOURCES[music_source], datapaths.SPEECH_SOURCES[speech_source]
+    val = make_classify_validation_set(root, clips, seconds, seed=seed, music_split=split, speech_split=speech_split)
     index = json.loads(datapaths.index_path(root, split or "val", "music").read_text())
     fonts = sorted({c.get("soundfont", "fluidr3") for c in index["clips"]})
-    return val, {"music_source": music_source, "music_split": split or "val", "soundfonts": fonts}
+    sources = {"music_source": music_source, "music_split": split or "val", "soundfonts": fonts}
+    if speech_split is not None:
+        index = json.loads(datapaths.index_path(root, speech_split, "speech").read_text())
+        sources.update(speech_source=speech_source, speech_split=speech_split,
+                       voices=sorted({c.get("source", c["name"]) for c in index["clips"]}))
+    return val, sources
 
 
 def onsets(target: np.ndarray, gap_hops: int) -> np.ndarray:
@@ -154,7 +161,8 @@ def plot_per_label(report: dict, path: Path) -> None:
     right.set_xlabel(f"share of onsets labelled within {ONSET_TARGET_S * 1000:g} ms")
     right.set_title(f"all labels: {s.get('within_target_rate')}")
     source = report.get("music_source", "val")
-    fig.suptitle(f"{report['model']} - {report['clips']} clips, music: {source}")
+    speech = report.get("speech_source", "val")
+    fig.suptitle(f"{report['model']} - {report['clips']} clips, music: {source}" + (f", speech: {speech}" if speech != "val" else ""))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -171,7 +179,12 @@ def markdown(report: dict) -> str:
     ]
     if report.get("music_source", "val") != "val":
         lines += [f"**Music source: {report['music_source']}** — {MUSIC_SOURCE_NOTES[report['music_source']]} "
-                  f"({', '.join(report['soundfonts'])}); speech and noise as in the default set.", ""]
+                  f"({', '.join(report['soundfonts'])}).", ""]
+    if report.get("speech_source", "val") != "val":
+        lines += [f"**Speech source: {report['speech_source']}** — {SPEECH_SOURCE_NOTES[report['speech_source']]} "
+                  f"({len(report['voices'])} voices: {', '.join(report['voices'])}).", ""]
+    if report.get("music_source", "val") != "val" or report.get("speech_source", "val") != "val":
+        lines += ["The rest as in the default set.", ""]
     lines += [
         f"**mAP {s['map']}**, macro-F1 {s['macro_f1']}, decision latency median {s['latency_median_ms']} ms "
         f"(onsets detected within {report['max_wait_s']:g} s: {s['detection_rate']}; within "
@@ -207,11 +220,14 @@ def main(argv: list[str] | None = None) -> int:
                              "soundfonts or the same excerpts in FluidR3 (`python -m train.render_unseen`), "
                              "label-balanced held-out music in FluidR3 or an unseen soundfont "
                              "(`python -m train.render_families`)")
+    parser.add_argument("--speech-source", choices=list(SPEECH_SOURCES), default="val",
+                        help="speech of the set: the val split's held-out espeak-ng voices (default), or speech from "
+                             "synthesisers never used in training (`python -m train.render_unseen_speech`)")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"output folder (default: {DEFAULT_OUT}, or classify_<source> beside it for another "
-                             "--music-source)")
+                             "--music-source or --speech-source)")
     args = parser.parse_args(argv)
-    out = args.out if args.out is not None else music_source_out(DEFAULT_OUT, args.music_source)
+    out = args.out if args.out is not None else music_source_out(DEFAULT_OUT, args.music_source, args.speech_source)
 
     from rtmusic.processor import Processor, classifier_checkpoint_path, enable_compilation_cache, load_classifier
     from train.classify import VAL_SEED
@@ -220,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     enable_compilation_cache()
     root = data_dir(args.data_dir)
     try:
-        val, music = load_validation(root, args.clips, args.seconds, VAL_SEED, args.music_source)
+        val, music = load_validation(root, args.clips, args.seconds, VAL_SEED, args.music_source, args.speech_source)
     except FileNotFoundError as exc:
         print(f"classify_eval: no validation data: {exc}", file=sys.stderr)
         return 1

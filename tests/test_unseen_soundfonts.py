@@ -50,6 +50,22 @@ def best_match(x: np.ndarray, clips: dict[str, np.ndarray]) -> float:
     return best
 
 
+def best_match_any_offset(x: np.ndarray, clips: dict[str, np.ndarray]) -> float:
+    """Highest normalised correlation of x [T] with any window of the clips, at any sample offset."""
+    from scipy.signal import fftconvolve
+
+    x = x.astype(np.float64) / (np.linalg.norm(x) + 1e-20)
+    best = 0.0
+    for audio in clips.values():
+        if len(audio) < len(x):
+            continue
+        dots = fftconvolve(audio, x[::-1], mode="valid")
+        energy = np.convolve(audio ** 2, np.ones(len(x)), mode="valid")
+        audible = energy > 1e-6 * energy.max()  # silent windows: FFT round-off over ~0
+        best = max(best, float(np.max(np.abs(dots[audible]) / np.sqrt(energy[audible]))))
+    return best
+
+
 def test_unseen_split_renders_the_val_pieces_with_each_soundfont(data):
     val = json.loads(datapaths.index_path(data, "val", "music").read_text())["clips"]
     unseen = json.loads(datapaths.index_path(data, UNSEEN_SF_SPLIT, "music").read_text())["clips"]
@@ -231,14 +247,35 @@ def test_denoiser_validation_speech_comes_from_the_unseen_tts_split(data, monkey
     assert "Music source: unseen-soundfonts" in note and "Speech source: unseen-tts" in note and "2 voices" in note
 
 
+def test_classifier_validation_speech_comes_from_the_unseen_tts_split(data):
+    from bench import classify_eval
+    from train.classify_data import SCENE_NAMES
+
+    val, sources = classify_eval.load_validation(data, 11, 1.0, seed=4, speech_source="unseen-tts")
+    assert sources["speech_split"] == datapaths.UNSEEN_TTS_SPLIT and sources["music_split"] == "val"
+    assert sources["voices"] == ["festival:kal_diphone", "flite:slt"]
+    assert datapaths.classify_val_set_path(data, None, 11, 1.0, 4, datapaths.UNSEEN_TTS_SPLIT).exists()
+    speech_label = len(datapaths.LABEL_NAMES)  # speech is the 13th target, after the instruments
+    solo = [i for i, scene in enumerate(val["scene"]) if SCENE_NAMES[scene] == "speech"]
+    assert solo and val["targets"][solo[0], :, speech_label].any()
+    clip = val["audio"][solo[0]]
+    loud = np.flatnonzero(np.abs(clip) > 1e-4)
+    middle = (loud[0] + loud[-1]) // 2  # inside the speech, past any fade-in
+    window = clip[middle - 2400: middle + 2400]
+    assert best_match_any_offset(window, clip_audio(data, datapaths.UNSEEN_TTS_SPLIT, "speech")) > 0.99
+    assert best_match_any_offset(window, clip_audio(data, "val", "speech")) < 0.9  # not espeak-ng's
+
+
 def test_speech_source_is_offered_and_keeps_reports_apart(capsys):
+    from bench import classify_eval
     from bench import quality as quality_cli
 
-    with pytest.raises(SystemExit):
-        quality_cli.main(["--help"])
-    assert "--speech-source {val,unseen-tts}" in " ".join(capsys.readouterr().out.split())
-    with pytest.raises(SystemExit):
-        quality_cli.main(["--speech-source", "nowhere"])
+    for module in (quality_cli, classify_eval):
+        with pytest.raises(SystemExit):
+            module.main(["--help"])
+        assert "--speech-source {val,unseen-tts}" in " ".join(capsys.readouterr().out.split())
+        with pytest.raises(SystemExit):
+            module.main(["--speech-source", "nowhere"])
     outs = {datapaths.music_source_out(quality_cli.DEFAULT_OUT, music, speech)
             for music in datapaths.MUSIC_SOURCES for speech in datapaths.SPEECH_SOURCES}
     assert len(outs) == len(datapaths.MUSIC_SOURCES) * len(datapaths.SPEECH_SOURCES)

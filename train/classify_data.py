@@ -139,6 +139,7 @@ class ClassifySampler:
         prefetch: batches prepared ahead by a background thread (0: none).
         music_split: take the music from this packed split instead (e.g. ``val_unseen_sf``); speech and
             noise still come from ``split``.
+        speech_split: take the speech from this packed split instead (e.g. ``val_unseen_tts``), likewise.
         extra_music: more packed music splits (e.g. ``train_families``) that a music crop comes from with
             probability ``extra_music_share`` (drum-only scenes keep to the main split's drum clips).
         music_augment: how training music crops are re-timbred, a `MusicAugment` or a name of
@@ -147,7 +148,8 @@ class ClassifySampler:
     """
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int | list[int] = 0, *,
-                 prefetch: int = 0, music_split: str | None = None, extra_music: tuple[str, ...] = (),
+                 prefetch: int = 0, music_split: str | None = None, speech_split: str | None = None,
+                 extra_music: tuple[str, ...] = (),
                  extra_music_share: float = 0.0, music_augment: str | MusicAugment = "colour"):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
@@ -163,7 +165,7 @@ class ClassifySampler:
             raise ValueError(f"extra_music_share must be in [0, 1], got {extra_music_share}")
         self.extra_music = [ClipStore(root, extra, "music") for extra in extra_music]
         self.extra_music_share = extra_music_share if self.extra_music else 0.0
-        self.speech = ClipStore(root, split, "speech")
+        self.speech = ClipStore(root, speech_split or split, "speech")
         self.noise = ClipStore(root, split, "noise")
         styles = [c.get("style") for c in self.music.index["clips"]]
         self.drum_clips = np.array([i for i, s in enumerate(styles) if s == "drums-only"], np.int64)
@@ -333,25 +335,30 @@ class ClassifySampler:
 
 def make_classify_validation_set(data_dir, n_clips: int = datapaths.CLASSIFY_VAL_SET[0],
                                  seconds: float = datapaths.CLASSIFY_VAL_SET[1], seed: int = datapaths.CLASSIFY_VAL_SET[2],
-                                 *, music_split: str | None = None) -> dict[str, np.ndarray]:
+                                 *, music_split: str | None = None, speech_split: str | None = None,
+                                 ) -> dict[str, np.ndarray]:
     """A fixed classifier validation set from the val split, saved once and reloaded after.
 
     Scenes cycle through SCENE_NAMES (every scene equally often). Returns audio float32 [N, T], targets
     uint8 [N, hops, 15], scene int32 [N]. Cached as ``classify_val_set.npz`` in the data directory (another
     size or seed in a file of its own: `datapaths.classify_val_set_path`), checked against
     (n_clips, seconds, seed, RECIPE_VERSION). ``music_split`` (e.g. ``val_unseen_sf``): the same scenes
-    with the music taken from that split, cached as ``classify_val_set.<music_split>.npz``.
+    with the music taken from that split, cached as ``classify_val_set.<music_split>.npz``; ``speech_split``
+    (e.g. ``val_unseen_tts``) likewise for the speech.
     """
     root = Path(data_dir)
-    path = datapaths.classify_val_set_path(root, music_split, n_clips, seconds, seed)
+    path = datapaths.classify_val_set_path(root, music_split, n_clips, seconds, seed, speech_split)
     params = np.array([n_clips, seconds, seed, RECIPE_VERSION], dtype=np.float64)
     if music_split is not None:
         params = np.append(params, split_fingerprint(root, music_split))
+    if speech_split is not None:
+        params = np.append(params, split_fingerprint(root, speech_split, "speech"))
     if path.exists():
         with np.load(path) as stored:
             if np.array_equal(stored["params"], params):
                 return {k: stored[k] for k in stored.files if k != "params"}
-    sampler = ClassifySampler(root, "val", seconds, batch_size=1, seed=seed, music_split=music_split)
+    sampler = ClassifySampler(root, "val", seconds, batch_size=1, seed=seed, music_split=music_split,
+                              speech_split=speech_split)
     scenes = np.arange(n_clips) % len(SCENE_NAMES)
     batch = sampler.make_batch(scenes)
     result = {"audio": batch["audio"], "targets": batch["targets"].astype(np.uint8), "scene": batch["scene"]}

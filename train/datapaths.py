@@ -173,12 +173,13 @@ CLASSIFY_VAL_SET = (220, 5.0, 4321)
 
 
 def classify_val_set_path(root: Path, music_split: str | None = None, n_clips: int = CLASSIFY_VAL_SET[0],
-                          seconds: float = CLASSIFY_VAL_SET[1], seed: int = CLASSIFY_VAL_SET[2]) -> Path:
+                          seconds: float = CLASSIFY_VAL_SET[1], seed: int = CLASSIFY_VAL_SET[2],
+                          speech_split: str | None = None) -> Path:
     """The fixed, deterministic classifier validation scenes (made by train.classify_data).
 
     Another size or seed (the benchmarks' 440 clips) gets a file of its own, so a benchmark and a training
     never rebuild each other's set."""
-    name = "classify_val_set" + ("" if music_split is None else f".{music_split}")
+    name = ".".join(["classify_val_set", *(s for s in (music_split, speech_split) if s)])
     if (n_clips, float(seconds), seed) != CLASSIFY_VAL_SET:
         name += f".{n_clips}x{float(seconds):g}s-seed{seed}"
     return Path(root) / f"{name}.npz"
