@@ -463,8 +463,8 @@ def format_summary(results: dict) -> str:
                          f"weights sha256 `{s['params_sha256'][:16]}`"
                          + (f", file `{s['file']}`" if s.get("file") else "") + ".  ")
     lines += ["", "| system | SI-SDRi music | SI-SDRi speech | SI-SDRi mixed | PESQ-WB | STOI | "
-              "music pres. @15 dB | clean-music SI-SDR | RTF | lag ms |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "music pres. @15 dB | clean-music SI-SDR | clean-speech SI-SDR | RTF | lag ms |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in results["systems"].items():
         su = s["summary"]
         lag = s.get("delay_samples")
@@ -473,10 +473,10 @@ def format_summary(results: dict) -> str:
             f"| {name} | {_fmt(su['sisdri'].get('music'))} | {_fmt(su['sisdri'].get('speech'))} | "
             f"{_fmt(su['sisdri'].get('mixed'))} | {_fmt(su.get('pesq_wb'))} | {_fmt(su.get('stoi'), 3)} | "
             f"{_fmt(su.get('music_preservation_15db'))} | {_fmt(su['clean_sisdr'].get('music'), 1, cap=90)} | "
-            f"{_fmt(s['realtime_factor'], 3)} | {lag_ms} |")
-    lines += ["", "SI-SDRi, music preservation and clean-music SI-SDR in dB. Music preservation = SI-SDRi on music "
-              "at 15 dB SNR (below 0: the system made the music worse). Clean-music SI-SDR = output vs. input on "
-              "clean music (higher = less damage). RTF = processing time / audio time, one clip at a time on this "
+            f"{_fmt(su['clean_sisdr'].get('speech'), 1, cap=90)} | {_fmt(s['realtime_factor'], 3)} | {lag_ms} |")
+    lines += ["", "SI-SDRi, music preservation and clean-music/-speech SI-SDR in dB. Music preservation = SI-SDRi on "
+              "music at 15 dB SNR (below 0: the system made the music worse). Clean-music (-speech) SI-SDR = output "
+              "vs. input on clean music (speech) (higher = less damage). RTF = processing time / audio time, one clip at a time on this "
               "(shared) machine. lag = the output delay compensated before scoring (rtmusic: its step delay; a "
               "live block adds one hop/frame)."]
     if results.get("perceptual_missing"):
