@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from train.augment import (
-    MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, apply_augment, pitch_ratio, random_lowpass, random_room,
-    random_saturation, random_sweep, resample_crop, source_samples,
+    MUSIC_AUGMENTS, RESAMPLE_UP, MusicAugment, apply_augment, pitch_ratio, random_breath, random_jitter,
+    random_lowpass, random_room, random_saturation, random_sweep, resample_crop, source_samples,
 )
 
 SR = 48000
@@ -146,9 +146,45 @@ def test_apply_augment_returns_unit_rms_and_draws_nothing_for_an_empty_recipe():
     untouched = np.random.default_rng(7)
     assert apply_augment(x, untouched, MusicAugment()) is x
     assert untouched.random() == np.random.default_rng(7).random()  # no draw
-    every = MusicAugment(colour=1.0, sweep=1.0, saturate=1.0, room=1.0, lowpass=1.0)
+    every = MusicAugment(colour=1.0, sweep=1.0, saturate=1.0, room=1.0, lowpass=1.0, jitter=1.0, breath=1.0)
     for seed in range(5):
         y = apply_augment(x, np.random.default_rng(seed), every)
         assert y.dtype == np.float32 and abs(np.sqrt(np.mean(y.astype(np.float64) ** 2)) - 1.0) < 1e-4
         assert not np.allclose(y, x)
     assert MUSIC_AUGMENTS["denoise"].lowpass > 0 and MUSIC_AUGMENTS["denoise"].max_semitones > 1.5
+
+
+def test_jitter_wobbles_the_pitch_by_its_drawn_depth_and_keeps_the_ends():
+    t = np.arange(2 * SR) / SR
+    tone = np.sin(2 * np.pi * 1000 * t).astype(np.float32)
+    for seed in range(4):
+        y, depth = random_jitter(tone, np.random.default_rng(seed))
+        assert y.shape == tone.shape and y.dtype == np.float32 and 0.003 <= depth <= 0.015
+        assert y[0] == tone[0] and abs(float(y[-1]) - float(tone[-1])) < 1e-4  # the warp starts and ends in place
+        peaks = [_peak_hz(y[i: i + 2400]) for i in range(0, y.size - 2400, 1200)]  # 50 ms windows
+        deviation = np.abs(np.array(peaks) / 1000.0 - 1.0)
+        assert deviation.max() < depth * 1.3 + 0.002  # never further than the drawn depth
+        assert deviation.max() > depth * 0.4  # and it does wander
+    again, _ = random_jitter(tone, np.random.default_rng(0))
+    assert np.array_equal(again, random_jitter(tone, np.random.default_rng(0))[0])
+
+
+def test_breath_adds_noise_at_its_level_shaped_by_the_signal():
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * SR) / SR
+    voiced = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 14)).astype(np.float32)  # up to ~2 kHz
+    voiced *= (t < 1.0).astype(np.float32)  # a second of voice, then silence
+    y, level_db = random_breath(voiced, rng)
+    added = (y - voiced).astype(np.float64)
+    assert y.shape == voiced.shape and -25.0 <= level_db <= -12.0
+    assert abs(10 * np.log10(np.sum(added ** 2) / np.sum(voiced.astype(np.float64) ** 2)) - level_db) < 0.05
+    assert np.sum(added[int(1.1 * SR):] ** 2) < 1e-4 * np.sum(added ** 2)  # no breath where the voice is silent
+    spectrum = np.abs(np.fft.rfft(added[: SR])) ** 2
+    freqs = np.fft.rfftfreq(SR, 1 / SR)
+    assert spectrum[freqs < 2500].sum() > 20 * spectrum[freqs > 6000].sum()  # where the voice has energy
+
+
+def test_natural_speech_recipe_is_the_speech_recipe_with_jitter_and_breath():
+    natural, speech = MUSIC_AUGMENTS["speech-natural"], MUSIC_AUGMENTS["speech"]
+    assert natural.jitter > 0 and natural.breath > 0 and speech.jitter == speech.breath == 0
+    assert MusicAugment(**{**natural.__dict__, "jitter": 0.0, "breath": 0.0}) == speech
