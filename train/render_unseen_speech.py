@@ -143,18 +143,18 @@ def render_clip(voice: TtsVoice, seed: int, n_sentences: int | None = None) -> t
     rng = np.random.default_rng(seed)
     n = int(n_sentences or rng.integers(3, 7))
     stretch = float(rng.uniform(0.85, 1.25))
-    for attempt in range(TEXT_ATTEMPTS):  # a pseudo-word a voice's text rules cannot take: another text
+    for _ in range(TEXT_ATTEMPTS):  # a pseudo-word a voice's text rules cannot take: another text
         text = make_text(rng, voice.language, n)
         try:
             audio = render_speech.trim_silence(speak(text, voice, stretch))
-        except RuntimeError:
-            if attempt == TEXT_ATTEMPTS - 1:
-                raise
+        except RuntimeError as exc:
+            failure = exc.args[0]
             continue
         if len(audio) >= SAMPLE_RATE // 4 and np.abs(audio).max() > 1e-4:
             break
-        if attempt == TEXT_ATTEMPTS - 1:
-            raise RuntimeError(f"{voice.key} produced (almost) nothing for {text[:40]!r}")
+        failure = f"{voice.key} produced (almost) nothing for {text[:40]!r}"
+    else:
+        raise RuntimeError(f"{failure} (the last of {TEXT_ATTEMPTS} texts)")
     meta = dict(engine=voice.engine, voice=voice.name, language=voice.language, source=voice.key,
                 sentences=n, duration_stretch=round(stretch, 3), text=text[:200])
     return audio, meta
@@ -167,9 +167,9 @@ def build(root: Path, voices: list[TtsVoice], clips_per_voice: int = 3, *, n_sen
 
     root = Path(root)
     jobs, started = [], time.monotonic()
-    for v, voice in enumerate(voices):
+    for voice in voices:
+        slug = voice.key.replace(":", "-")
         for k in range(clips_per_voice):
-            slug = voice.key.replace(":", "-")
             job = build_data.Job(split=SPLIT, kind="speech", name=f"{slug}-{k:02d}",
                                  seed=SEED_BASE + 1000 * list(VOICES).index(voice.key) + k, spec={})
             jobs.append(job)
