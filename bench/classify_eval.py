@@ -162,7 +162,8 @@ def plot_per_label(report: dict, path: Path) -> None:
     right.set_title(f"all labels: {s.get('within_target_rate')}")
     source = report.get("music_source", "val")
     speech = report.get("speech_source", "val")
-    fig.suptitle(f"{report['model']} - {report['clips']} clips, music: {source}" + (f", speech: {speech}" if speech != "val" else ""))
+    speech_part = f", speech: {speech}" if speech != "val" else ""
+    fig.suptitle(f"{report['model']} - {report['clips']} clips, music: {source}{speech_part}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

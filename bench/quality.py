@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     note = music_note(data)
     if note:
-        results["data"].update({k: data[k] for k in ("music_source", "soundfonts", "speech_source", "voices") if k in data})
+        sources = ("music_source", "soundfonts", "speech_source", "voices")
+        results["data"].update({k: data[k] for k in sources if k in data})
     paths = write_outputs(results, out)
     summary = format_summary(results)
     if note:  # under the title, so the file cannot be mistaken for the same-soundfont report
