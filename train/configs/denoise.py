@@ -85,7 +85,8 @@ CONFIG_NAMES = ("default", "tiny", "fine-df", "fine-df-2", "fine-df-wide", "fine
                 "fine-df-wide-aug-lookahead2-asym-head-speech-embed5",
                 "fine-df-wide-aug-lookahead2-asym-head-speech-gentle", "fine-df-wide-aug-asym-head-sisdr",
                 "fine-df-wide-aug-lookahead-asym-head-sisdr", "fine-df-wide-aug-asym-head-sisdr-lead",
-                "fine-df-wide-aug-asym-head-sisdr-only", "fine-df-wide-aug-asym-head-sisdr-natural", "tiny-asym")
+                "fine-df-wide-aug-asym-head-sisdr-only", "fine-df-wide-aug-asym-head-sisdr-natural",
+                "fine-df-wide-aug-asym-head-sisdr-b16", "fine-df-wide-aug-asym-head-sisdr-natural-b16", "tiny-asym")
 """Every name `get_config` knows, in the order it tests them (tests/test_train_configs.py keeps the two in step)."""
 
 
@@ -336,6 +337,11 @@ def get_config(name: str = "default") -> TrainConfig:
     if name == "fine-df-wide-aug-asym-head-sisdr-natural":  # the SI-SDR cycle with training speech given what human
         # voices have and espeak-ng's lack: a wandering pitch and breath (train.augment "speech-natural", session 43)
         return replace(get_config("fine-df-wide-aug-asym-head-sisdr"), speech_augment="speech-natural")
+    if name in ("fine-df-wide-aug-asym-head-sisdr-b16", "fine-df-wide-aug-asym-head-sisdr-natural-b16"):
+        # the SI-SDR cycle (plain or natural speech) on twice the batch: every cycle since session 30 ended level
+        # with batch 8, so a gradient with half the noise is the lever left untried (session 44)
+        base = get_config(name.removesuffix("-b16"))
+        return replace(base, batch_size=2 * base.batch_size, steps=1000, warmup_steps=100)
     if name == "tiny-asym":  # the tiny run shaping a low-delay analysis (tests its training, warm start and export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40, df_bins=8,
                                                                 analysis_window=960))
