@@ -74,6 +74,7 @@ class MaskCarry(NamedTuple):
     lookahead_seen: jax.Array  # [] hops of input so far, counted up to lookahead_hops (the LSTM waits till then)
     fine_floor_db: jax.Array  # [fine_bins] the fine bins' noise floors ([0] without the fine floor feature)
     fine_floor_hops: jax.Array  # [] hops heard, counted up to the fine history's length (the floor waits till then)
+    level_hops: jax.Array  # [] hops heard, counted up to the level's time constant (with `level_warmup`)
 
 
 StepFn = Callable[[Any, Any, jax.Array], tuple[Any, tuple[jax.Array, StepAux]]]
@@ -182,6 +183,7 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     if analysis_window:
         analysis_taper, synthesis_tail = (jnp.asarray(w) for w in dsp.low_delay_windows(analysis_window, window))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
+    warmup_hops = float(round(1.0 / (1.0 - decay)))  # the hop count at which the mean's weight reaches `decay`
     use_floor = config.floor_rise_db_per_s > 0
     floor_rise = config.floor_rise_db_per_s * hop / config.samplerate  # dB per hop
     fine_floor_bins = fine_bins if config.fine_floor_rise_db_per_s > 0 else 0
@@ -195,7 +197,8 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
                          jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32),
                          jnp.zeros((df_order - 1 if df_bins else 0, 2, df_bins), jnp.float32),
                          jnp.zeros((config.lookahead_hops, frame_feature_size(config)), jnp.float32),
-                         jnp.float32(0.0), jnp.full((fine_floor_bins,), FLOOR_INIT_DB, jnp.float32), jnp.float32(0.0))
+                         jnp.float32(0.0), jnp.full((fine_floor_bins,), FLOOR_INIT_DB, jnp.float32), jnp.float32(0.0),
+                         jnp.float32(0.0))
 
     def step(params, carry: MaskCarry, hop_samples):
         knobs: Knobs = params["knobs"]
@@ -210,7 +213,12 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         else:
             spectrum = dsp.stft_frame(frame, win) if lookahead else newest_spectrum
         level = dsp.power_db(newest_spectrum)
-        level_db = decay * carry.level_db + (1.0 - decay) * level
+        level_hops, level_decay, fine_decay = carry.level_hops, decay, decay
+        if config.level_warmup:  # the mean of the full frames so far, until that weighs as the running mean does
+            level_decay = _warmup_decay(level_hops, window // hop - 1, decay)
+            fine_decay = _warmup_decay(level_hops, history // hop - 1, decay)
+            level_hops = jnp.minimum(level_hops + 1.0, warmup_hops + history // hop)
+        level_db = level_decay * carry.level_db + (1.0 - level_decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0]
         floor_db = carry.floor_db  # models without the feature carry it untouched: no work on their audio path
         if use_floor:
@@ -219,7 +227,7 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         fine_level_db = carry.fine_level_db
         if fine_bins:
             fine = dsp.power_db(dsp.stft_frame(long_frame[memory - history:], fine_taper)[:fine_bins])
-            fine_level_db = decay * carry.fine_level_db + (1.0 - decay) * fine
+            fine_level_db = fine_decay * carry.fine_level_db + (1.0 - fine_decay) * fine
             features += [(fine - fine_level_db) / 20.0, (fine - LEVEL_INIT_DB) / 30.0]
         fine_floor_db, fine_floor_hops = carry.fine_floor_db, carry.fine_floor_hops
         if fine_floor_bins:  # from the first full history on: the stream's zero past would pin it far down
@@ -260,10 +268,9 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         out = wet + knobs.dry_mix * (dry - wet)
         in_power = jnp.sum(jnp.abs(spectrum) ** 2) + 1e-9
         gain_db = 10.0 * jnp.log10((jnp.sum(jnp.abs(shaped) ** 2) + 1e-9) / in_power)
-        new_carry, out, reset = _guard(init_carry, MaskCarry(frame_tail, ola_tail, level_db, lstm, floor_db,
-                                                             fine_level_db, df_history, lookahead_features,
-                                                             lookahead_seen, fine_floor_db, fine_floor_hops),
-                                                             out, dry)
+        new_carry = MaskCarry(frame_tail, ola_tail, level_db, lstm, floor_db, fine_level_db, df_history,
+                              lookahead_features, lookahead_seen, fine_floor_db, fine_floor_hops, level_hops)
+        new_carry, out, reset = _guard(init_carry, new_carry, out, dry)
         return new_carry, (out, StepAux(gain_db[None], reset))
 
     assert frame_feature_size(config) == (3 if use_floor else 2) * config.bins + 2 * fine_bins + fine_floor_bins
@@ -280,9 +287,18 @@ class ClassifierCarry(NamedTuple):
     lstm: Any  # the label net's state: per layer (c [hidden], h [hidden]), and with a spectro-temporal front end
     # (ClassifierConfig.tf_channels) its layers' past inputs beside it
     fine_level_db: jax.Array  # [fine_bins] running level of the fine-resolution bins ([0] when they are off)
+    level_hops: jax.Array  # [] hops heard, counted up to the level's time constant (with `level_warmup`)
 
 
 NONFINITE_LOGIT = -20.0  # what a reset hop reports: probability ~2e-9 for every label
+
+
+def _warmup_decay(hops: jax.Array, partial_hops: int, decay: float) -> jax.Array:
+    """The running level's decay after `hops` hops when its first `partial_hops` frames still hold the stream's
+    zero past: 0 until the first full frame (take it as it is), then n / (n + 1) (the mean of the n + 1 full
+    frames so far) until that reaches `decay`."""
+    full = jnp.maximum(hops - partial_hops, 0.0)
+    return jnp.minimum(decay, full / (full + 1.0))
 
 
 def _reset_if_nonfinite(init_carry: Callable[[], Any], new_carry, *outputs):
@@ -310,12 +326,13 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
     fine_taper = jnp.asarray(dsp.feature_taper(window, fine_window)) if fine_bins else None
     bands = jnp.asarray(dsp.mel_band_matrix(feature_window, config.samplerate, config.bands, config.band_low_hz))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
+    warmup_hops = float(round(1.0 / (1.0 - decay)))  # the hop count at which the mean's weight reaches `decay`
     dry_at = history - window  # long_frame[dry_at:dry_at + hop] is the input of window - hop samples ago
 
     def init_carry() -> ClassifierCarry:
         level = jnp.full((config.bands,), LEVEL_INIT_DB, jnp.float32)
         return ClassifierCarry(jnp.zeros((history - hop,), jnp.float32), level, level, net.initialize_carry(),
-                               jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32))
+                               jnp.full((fine_bins,), LEVEL_INIT_DB, jnp.float32), jnp.float32(0.0))
 
     def step(params, carry: ClassifierCarry, hop_samples):
         x = dsp.sanitize(hop_samples.astype(jnp.float32))
@@ -323,12 +340,17 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
         spectrum = dsp.stft_frame(long_frame[history - feature_window:], win)
         power = jnp.real(spectrum) ** 2 + jnp.imag(spectrum) ** 2
         level = 10.0 * jnp.log10(power @ bands + 1e-12)  # [bands] dB, floored at -120
-        level_db = decay * carry.level_db + (1.0 - decay) * level
+        level_hops, level_decay, fine_decay = carry.level_hops, decay, decay
+        if config.level_warmup:  # the mean of the full frames so far, until that weighs as the running mean does
+            level_decay = _warmup_decay(level_hops, feature_window // hop - 1, decay)
+            fine_decay = _warmup_decay(level_hops, fine_window // hop - 1, decay)
+            level_hops = jnp.minimum(level_hops + 1.0, warmup_hops + history // hop)
+        level_db = level_decay * carry.level_db + (1.0 - level_decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0, (level - carry.prev_db) / 20.0]
         fine_level_db = carry.fine_level_db
         if fine_bins:
             fine = dsp.power_db(dsp.stft_frame(long_frame[history - fine_window:], fine_taper)[:fine_bins])
-            fine_level_db = decay * carry.fine_level_db + (1.0 - decay) * fine
+            fine_level_db = fine_decay * carry.fine_level_db + (1.0 - fine_decay) * fine
             features += [(fine - fine_level_db) / 20.0, (fine - LEVEL_INIT_DB) / 30.0]
         features = jnp.concatenate(features)
         if "feature_mask" in params:  # training only: structured feature dropout (train.feature_dropout)
@@ -336,8 +358,8 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
         lstm, out_logits = net.apply({"params": params["net"]}, carry.lstm, features)
         dry = long_frame[dry_at:dry_at + hop]
         dry = jnp.where(jnp.isfinite(dry), dry, 0.0)  # only a poisoned carry can make it non-finite
-        new_carry, ok = _reset_if_nonfinite(init_carry, ClassifierCarry(frame_tail, level_db, level, lstm, fine_level_db),
-                                            out_logits)
+        new_carry = ClassifierCarry(frame_tail, level_db, level, lstm, fine_level_db, level_hops)
+        new_carry, ok = _reset_if_nonfinite(init_carry, new_carry, out_logits)
         out_logits = jnp.where(ok, out_logits, NONFINITE_LOGIT)
         values = out_logits if logits else jax.nn.sigmoid(out_logits)
         return new_carry, (dry, StepAux(values, ~ok))

@@ -579,3 +579,25 @@ def test_bar_order_only_changes_when_a_label_clearly_overtakes():
     assert [line.split()[0] for line in monitor.bar_lines(2)] == ["a", "b"]
     monitor.smoothed[:] = [0.40, 0.50, 0.45]  # b clearly ahead, c overtakes a
     assert [line.split()[0] for line in monitor.bar_lines(2)] == ["b", "c"]
+
+
+def test_classifier_level_warmup_starts_at_the_first_full_frame_and_streams_like_the_scan():
+    from rtmusic import dsp
+
+    warm = dataclasses.replace(FINE, level_warmup=True, level_tau_s=0.05)
+    model = classifier_model(warm, init_label_net(warm, seed=13), name="warm-classifier")
+    x = _signal(30 * HOP, seed=27, scale=0.3)
+    _assert_steps_equal_the_scan(model, x.reshape(-1, HOP))
+    step, carry = jax.jit(model.step), model.init_carry()
+    for h in x.reshape(-1, HOP)[:2]:  # the first full frame (480 samples) after 2 hops: the level is its level
+        carry, _ = step(model.params(), carry, jnp.asarray(h))
+    bands = mel_band_matrix(480, 48000, warm.bands, warm.band_low_hz)
+    spectrum = np.asarray(dsp.stft_frame(jnp.asarray(x[:480]), jnp.asarray(dsp.feature_taper(480, 480))))
+    np.testing.assert_allclose(np.asarray(carry.level_db), 10 * np.log10(np.abs(spectrum) ** 2 @ bands + 1e-12),
+                               atol=1e-3)
+    for h in x.reshape(-1, HOP)[2:8]:  # the fine history (1920 samples) is full after 8
+        carry, _ = step(model.params(), carry, jnp.asarray(h))
+    fine = dsp.power_db(dsp.stft_frame(jnp.asarray(x[:1920]), jnp.asarray(dsp.feature_taper(480, 1920))))[:40]
+    np.testing.assert_allclose(np.asarray(carry.fine_level_db), np.asarray(fine), atol=1e-3)
+    old = {k: v for k, v in warm.to_dict().items() if k != "level_warmup"}
+    assert ClassifierConfig.from_dict(old).level_warmup is False  # configs from before the key: the fixed start

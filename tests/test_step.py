@@ -348,3 +348,49 @@ def test_look_ahead_sees_what_follows_the_shaped_frame():
 def test_look_ahead_config_rejects_a_negative_count():
     with pytest.raises(ParameterError, match="lookahead_hops"):
         DenoiserConfig(lookahead_hops=-1)
+
+
+# Level warm-up: tau 10 ms at 64-sample hops, so the running mean's weight reaches its decay after 8 hops.
+WARM = DenoiserConfig(hop=64, window=128, hidden=16, layers=1, feature_window=512, fine_bins=40, level_tau_s=0.01,
+                      level_warmup=True)
+
+
+def _levels_per_hop(model, params, hops):
+    step, carry, levels, fine_levels = jax.jit(model.step), model.init_carry(), [], []
+    for h in hops:
+        carry, _ = step(params, carry, h)
+        levels.append(np.asarray(carry.level_db))
+        fine_levels.append(np.asarray(carry.fine_level_db))
+    return np.stack(levels), np.stack(fine_levels)
+
+
+def test_level_warmup_starts_the_running_levels_as_the_mean_of_the_full_frames_heard():
+    """The first full frame sets the level (not a fixed -30 dB start), then the mean of the full frames so far,
+    then the running mean: a file's first second is normalised as its later ones are."""
+    from dataclasses import replace
+
+    from rtmusic import dsp
+
+    model = denoiser_model(WARM, init_mask_net(WARM, seed=4))
+    x = _signal(40, WARM.hop, seed=14, scale=0.3)
+    hops = jnp.asarray(x.reshape(-1, WARM.hop))
+    _live_equals_scan(model, model.params(), hops)
+    levels, fine_levels = _levels_per_hop(model, model.params(), hops)
+    win, taper = jnp.asarray(dsp.sqrt_hann(WARM.window)), jnp.asarray(dsp.feature_taper(WARM.window, 512))
+    frame_db = np.stack([np.asarray(dsp.power_db(dsp.stft_frame(jnp.asarray(x[(k + 1) * 64 - 128:(k + 1) * 64]), win)))
+                         for k in range(1, 40)])  # the full 10 ms frames: hop 1 on
+    fine_db = np.asarray(dsp.power_db(dsp.stft_frame(jnp.asarray(x[:512]), taper)))[:40]  # the first full history
+    np.testing.assert_allclose(levels[1], frame_db[0], atol=1e-4)  # the first full frame, as it is
+    np.testing.assert_allclose(levels[5], frame_db[:5].mean(axis=0), atol=1e-3)  # the mean of the five so far
+    np.testing.assert_allclose(fine_levels[7], fine_db, atol=1e-4)
+    decay = np.exp(-WARM.hop / (WARM.samplerate * WARM.level_tau_s))
+    np.testing.assert_allclose(levels[30], decay * levels[29] + (1 - decay) * frame_db[29], atol=1e-3)  # then the
+    # running mean, as without the warm-up; which starts tens of dB away from a steady input's level
+    cold = denoiser_model(replace(WARM, level_warmup=False), model.weights)
+    cold_levels, _ = _levels_per_hop(cold, cold.params(), hops)
+    assert np.abs(cold_levels[1] - frame_db[0]).mean() > 10.0 > np.abs(levels[1] - frame_db[0]).mean()
+
+
+def test_configs_without_the_warmup_key_keep_the_fixed_start():
+    old = {k: v for k, v in DenoiserConfig().to_dict().items() if k != "level_warmup"}
+    assert DenoiserConfig.from_dict(old).level_warmup is False

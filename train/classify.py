@@ -170,22 +170,23 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
 def initial_weights(config: ClassifyTrainConfig, init_from: Path | None):
     """The weights a run starts from: random, or those of `init_from`, a classifier checkpoint of the same model
     config or of one with fewer fine bins or hidden units or without the spectro-temporal front end, grown by
-    `train.warmstart` so the new net starts out computing exactly what the old one did. Only a run without a
-    checkpoint of its own starts: a resumed run keeps its own weights."""
+    `train.warmstart` so the new net starts out computing exactly what the old one did (or of one without the
+    level warm-up, whose arrays fit as they are). Only a run without a checkpoint of its own starts: a resumed
+    run keeps its own weights."""
     weights = init_label_net(config.model, seed=config.seed)
     if init_from is None:
         return weights
     header, start = loop.load_start_checkpoint(init_from, "classifier")
     start_config = ClassifierConfig.from_dict(header["config"])
     grown_parts = dict(fine_window=start_config.fine_window, fine_bins=start_config.fine_bins,
-                       hidden=start_config.hidden)
+                       hidden=start_config.hidden, level_warmup=start_config.level_warmup)  # a warm-up: same arrays
     if not start_config.tf_channels:  # the front end can be added (its output joins the embedding last)
         grown_parts.update(tf_channels=(), tf_dilations=(), tf_kernel=start_config.tf_kernel)
     if (replace(config.model, **grown_parts) != start_config or start_config.fine_bins > config.model.fine_bins
             or start_config.hidden > config.model.hidden):
         raise SystemExit(f"--init-from {init_from}: trained with another model config than --config's (only more "
-                         "fine bins or hidden units, or the spectro-temporal front end, can be added to a trained "
-                         "classifier)")
+                         "fine bins or hidden units, the spectro-temporal front end or the level warm-up can be added "
+                         "to a trained classifier)")
     try:
         return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), warm_start(weights, start))
     except ValueError as error:
