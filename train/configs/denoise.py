@@ -87,7 +87,7 @@ CONFIG_NAMES = ("default", "tiny", "fine-df", "fine-df-2", "fine-df-wide", "fine
                 "fine-df-wide-aug-lookahead-asym-head-sisdr", "fine-df-wide-aug-asym-head-sisdr-lead",
                 "fine-df-wide-aug-asym-head-sisdr-only", "fine-df-wide-aug-asym-head-sisdr-natural",
                 "fine-df-wide-aug-asym-head-sisdr-b16", "fine-df-wide-aug-asym-head-sisdr-natural-b16",
-                "fine-df-wide-aug-asym-head-sisdr-warmup", "tiny-asym")
+                "fine-df-wide-aug-asym-head-sisdr-warmup", "fine-df-wide-aug-asym-head-sisdr-warmup-b16", "tiny-asym")
 """Every name `get_config` knows, in the order it tests them (tests/test_train_configs.py keeps the two in step)."""
 
 
@@ -350,6 +350,9 @@ def get_config(name: str = "default") -> TrainConfig:
         # in a clip's first second and +5.6 after two, its speech +5.5 and +7.7; its levels start from a fixed -30 dB
         return replace(get_config("fine-df-wide-aug-asym-head-sisdr"),
                        model=replace(get_config("fine-df-wide-aug-asym-head-sisdr").model, level_warmup=True))
+    if name == "fine-df-wide-aug-asym-head-sisdr-warmup-b16":  # the warm-up cycle on twice the batch, as session 44's
+        return replace(get_config("fine-df-wide-aug-asym-head-sisdr-warmup"), batch_size=16, steps=1000,
+                       warmup_steps=100)
     if name == "tiny-asym":  # the tiny run shaping a low-delay analysis (tests its training, warm start and export)
         return replace(get_config("tiny"), model=DenoiserConfig(hidden=16, feature_window=960, fine_bins=40, df_bins=8,
                                                                 analysis_window=960))
