@@ -183,7 +183,6 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
     if analysis_window:
         analysis_taper, synthesis_tail = (jnp.asarray(w) for w in dsp.low_delay_windows(analysis_window, window))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
-    warmup_hops = float(round(1.0 / (1.0 - decay)))  # the hop count at which the mean's weight reaches `decay`
     use_floor = config.floor_rise_db_per_s > 0
     floor_rise = config.floor_rise_db_per_s * hop / config.samplerate  # dB per hop
     fine_floor_bins = fine_bins if config.fine_floor_rise_db_per_s > 0 else 0
@@ -213,11 +212,8 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         else:
             spectrum = dsp.stft_frame(frame, win) if lookahead else newest_spectrum
         level = dsp.power_db(newest_spectrum)
-        level_hops, level_decay, fine_decay = carry.level_hops, decay, decay
-        if config.level_warmup:  # the mean of the full frames so far, until that weighs as the running mean does
-            level_decay = _warmup_decay(level_hops, window // hop - 1, decay)
-            fine_decay = _warmup_decay(level_hops, history // hop - 1, decay)
-            level_hops = jnp.minimum(level_hops + 1.0, warmup_hops + history // hop)
+        level_hops, level_decay, fine_decay = _level_decays(config.level_warmup, carry.level_hops, decay,
+                                                            window // hop, history // hop)
         level_db = level_decay * carry.level_db + (1.0 - level_decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0]
         floor_db = carry.floor_db  # models without the feature carry it untouched: no work on their audio path
@@ -293,12 +289,22 @@ class ClassifierCarry(NamedTuple):
 NONFINITE_LOGIT = -20.0  # what a reset hop reports: probability ~2e-9 for every label
 
 
-def _warmup_decay(hops: jax.Array, partial_hops: int, decay: float) -> jax.Array:
-    """The running level's decay after `hops` hops when its first `partial_hops` frames still hold the stream's
-    zero past: 0 until the first full frame (take it as it is), then n / (n + 1) (the mean of the n + 1 full
-    frames so far) until that reaches `decay`."""
-    full = jnp.maximum(hops - partial_hops, 0.0)
-    return jnp.minimum(decay, full / (full + 1.0))
+def _level_decays(warmup: bool, hops: jax.Array, decay: float, frame_hops: int, fine_hops: int):
+    """(hops heard, decay of the running level, decay of the fine bins' running level) for this hop.
+
+    Without `warmup` both decays are `decay`. With it, a level whose frame spans `frame_hops` hops still holds the
+    stream's zero past for its first `frame_hops - 1` hops: its decay is 0 until its first full frame (take it as
+    it is), then n / (n + 1) (the mean of the n + 1 full frames so far) until that reaches `decay`.
+    """
+    if not warmup:
+        return hops, decay, decay
+
+    def warm(partial_hops: int) -> jax.Array:
+        full = jnp.maximum(hops - partial_hops, 0.0)
+        return jnp.minimum(decay, full / (full + 1.0))
+
+    cap = round(1.0 / (1.0 - decay)) + max(frame_hops, fine_hops)  # past it both decays stay at `decay`
+    return jnp.minimum(hops + 1.0, float(cap)), warm(frame_hops - 1), warm(fine_hops - 1)
 
 
 def _reset_if_nonfinite(init_carry: Callable[[], Any], new_carry, *outputs):
@@ -326,7 +332,6 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
     fine_taper = jnp.asarray(dsp.feature_taper(window, fine_window)) if fine_bins else None
     bands = jnp.asarray(dsp.mel_band_matrix(feature_window, config.samplerate, config.bands, config.band_low_hz))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
-    warmup_hops = float(round(1.0 / (1.0 - decay)))  # the hop count at which the mean's weight reaches `decay`
     dry_at = history - window  # long_frame[dry_at:dry_at + hop] is the input of window - hop samples ago
 
     def init_carry() -> ClassifierCarry:
@@ -340,11 +345,8 @@ def classifier_model(config: ClassifierConfig, weights, name: str = "classifier"
         spectrum = dsp.stft_frame(long_frame[history - feature_window:], win)
         power = jnp.real(spectrum) ** 2 + jnp.imag(spectrum) ** 2
         level = 10.0 * jnp.log10(power @ bands + 1e-12)  # [bands] dB, floored at -120
-        level_hops, level_decay, fine_decay = carry.level_hops, decay, decay
-        if config.level_warmup:  # the mean of the full frames so far, until that weighs as the running mean does
-            level_decay = _warmup_decay(level_hops, feature_window // hop - 1, decay)
-            fine_decay = _warmup_decay(level_hops, fine_window // hop - 1, decay)
-            level_hops = jnp.minimum(level_hops + 1.0, warmup_hops + history // hop)
+        level_hops, level_decay, fine_decay = _level_decays(config.level_warmup, carry.level_hops, decay,
+                                                            feature_window // hop, fine_window // hop)
         level_db = level_decay * carry.level_db + (1.0 - level_decay) * level
         features = [(level - level_db) / 20.0, (level - LEVEL_INIT_DB) / 30.0, (level - carry.prev_db) / 20.0]
         fine_level_db = carry.fine_level_db
