@@ -106,8 +106,9 @@ class DenoiserConfig:
     fine_head_bins: int = 0
     # Level warm-up (False: every model before session 45): the running levels start as the mean of the frames
     # heard so far and become the `level_tau_s` running mean once a time constant has passed. Started from a
-    # fixed -30 dB instead, the normalised features are off for the first seconds of every stream or file:
-    # session 45 measured the default's music SI-SDRi at +3.3 dB in the first second against +5.6 after two.
+    # fixed -30 dB instead, the normalised features are off for the first seconds of every stream or file.
+    # Session 45: the default's music SI-SDRi is +3.3 dB in a clip's first second against +5.6 after two, but a
+    # cycle with the warm-up left the first second where it was (the net lacks evidence there, not levels).
     level_warmup: bool = False
 
     def __post_init__(self):
