@@ -349,8 +349,8 @@ def get_config(name: str = "default") -> TrainConfig:
     if name == "fine-df-wide-aug-asym-head-sisdr-warmup":  # the SI-SDR cycle with the running levels warmed up as the
         # mean of the frames so far (DenoiserConfig.level_warmup). Session 45: the default's music SI-SDRi is +3.3 dB
         # in a clip's first second and +5.6 after two, its speech +5.5 and +7.7; its levels start from a fixed -30 dB
-        return replace(get_config("fine-df-wide-aug-asym-head-sisdr"),
-                       model=replace(get_config("fine-df-wide-aug-asym-head-sisdr").model, level_warmup=True))
+        sisdr = get_config("fine-df-wide-aug-asym-head-sisdr")
+        return replace(sisdr, model=replace(sisdr.model, level_warmup=True))
     if name == "fine-df-wide-aug-asym-head-sisdr-warmup-b16":  # the warm-up cycle on twice the batch, as session 44's
         return replace(get_config("fine-df-wide-aug-asym-head-sisdr-warmup"), batch_size=16, steps=1000,
                        warmup_steps=100)
