@@ -366,3 +366,31 @@ def test_validation_set_is_deterministic_and_covers_music_at_15_db(quick_data):
     assert all(np.array_equal(first[k], again[k]) for k in first)
     assert ((first["kind"] == KIND_MUSIC) & (first["snr_db"] == 15)).any()
     assert set(np.unique(first["kind"])) == {0, 1, 2}
+
+
+def test_noise_type_weights_draw_a_type_that_many_times_as_often(quick_data):
+    from train.mixer import ClipStore, MixtureSampler
+
+    store = ClipStore(quick_data, "train", "noise")
+    types = np.array([c["noise_type"] for c in store.index["clips"]])
+    rng = np.random.default_rng(0)
+    before = store.draw_clips(np.random.default_rng(5), 50)
+    store.weight_by_type({})
+    assert np.array_equal(store.draw_clips(np.random.default_rng(5), 50), before)  # no weights: the old draws
+    target = types[0]
+    share_plain = np.mean(types[store.draw_clips(rng, 20000)] == target)
+    store.weight_by_type({target: 4})
+    share_weighted = np.mean(types[store.draw_clips(rng, 20000)] == target)
+    seconds = store.lengths.astype(float)
+    expected = 4 * seconds[types == target].sum() / (seconds.sum() + 3 * seconds[types == target].sum())
+    assert share_weighted == pytest.approx(expected, abs=0.02) and share_weighted > 2 * share_plain
+    store.weight_by_type({t: 0 for t in set(types) - {target}})
+    assert set(types[store.draw_clips(rng, 500)]) == {target}  # weight 0: never drawn
+    with pytest.raises(ValueError, match="no clip of this store"):
+        store.weight_by_type({"theremin": 2})
+    with pytest.raises(ValueError, match="whole numbers"):
+        store.weight_by_type({target: 1.5})
+    sampler = MixtureSampler(quick_data, "train", 0.1, batch_size=2, noise_type_weights=((target, 3),))
+    val = MixtureSampler(quick_data, "val", 0.1, batch_size=2, noise_type_weights=((target, 3),))
+    assert sampler.noise._cumulative[-1] > ClipStore(quick_data, "train", "noise")._cumulative[-1]
+    assert val.noise._cumulative[-1] == ClipStore(quick_data, "val", "noise")._cumulative[-1]  # val unweighted

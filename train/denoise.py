@@ -128,7 +128,8 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
                              seed=loop.data_seed(config.seed, run_dir, fresh, init_from), prefetch=3,
                              music_augment=config.music_augment, extra_music=tuple(config.extra_music_splits),
                              extra_music_share=config.extra_music_share, speech_augment=config.speech_augment,
-                             kind_shares=config.kind_shares, snr_range_db=config.snr_range_db)
+                             kind_shares=config.kind_shares, snr_range_db=config.snr_range_db,
+                             noise_type_weights=config.noise_type_weights)
     val = make_validation_set(data_dir, config.val_clips, config.val_seconds, seed=1234)
     val_len = (val["noisy"].shape[1] // hop) * hop
     val = {**val, "noisy": val["noisy"][:, :val_len], "clean": val["clean"][:, :val_len]}

@@ -130,6 +130,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     snr_range = tuple(config.get("snr_range_db") or SNR_RANGE_DB)
     if snr_range != tuple(parent_config.get("snr_range_db") or SNR_RANGE_DB):
         added.append(f"SNRs drawn from {snr_range[0]:g} to {snr_range[1]:g} dB")
+    weights = [tuple(w) for w in config.get("noise_type_weights") or ()]
+    if weights != [tuple(w) for w in parent_config.get("noise_type_weights") or ()]:
+        added.append("noise drawn by type: " + (", ".join(f"{t} x {w}" for t, w in weights) or "every second alike"))
     clean_led = config.get("clean_led_loss_weight", 0.0)
     if clean_led != parent_config.get("clean_led_loss_weight", 0.0):
         added.append(f"the spectral loss on the cells the clean signal leads added at weight {clean_led:g}")
