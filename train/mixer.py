@@ -74,11 +74,11 @@ class ClipStore:
         weight if :meth:`weight_by_type` set one."""
         return np.searchsorted(self._cumulative, rng.integers(0, self._cumulative[-1], size=n), side="right")
 
-    def weight_by_type(self, weights: dict[str, float]) -> None:
+    def weight_by_type(self, weights: dict[str, int]) -> None:
         """Draw the clips of each noise type named in ``weights`` that many times as often (others: 1).
 
-        A type the net keeps failing on (babble is -0.8 dB under music at 0 dB SNR, an ideal mask +11.6) gets
-        more of the gradient; the draw stays integer, so the unweighted draws are the ones made before.
+        So a type the net keeps failing on (babble, knocks: bench.noise_types) gets more of the gradient; the
+        draw stays integer, so weights of 1 make the draws made before.
         """
         types = [c.get("noise_type") for c in self.index["clips"]]
         unknown = set(weights) - set(types)
