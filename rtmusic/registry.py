@@ -10,6 +10,7 @@ from rtmusic.errors import CheckpointError, ParameterError
 
 BUILTIN_MODELS = ("default", "lookahead", "bypass", "lstm-random")
 BUILTIN_SAMPLERATE = 48000
+BUILTIN_HOP = 240
 SHIPPED_DENOISER = "denoiser.rtm"  # inside rtmusic/weights/
 SHIPPED_LOOKAHEAD_DENOISER = "denoiser-lookahead.rtm"  # the same net shaping a frame 5 ms old: +5 ms, cleaner
 SHIPPED_DENOISERS = {"default": SHIPPED_DENOISER, "lookahead": SHIPPED_LOOKAHEAD_DENOISER}
@@ -84,6 +85,14 @@ def model_samplerate(name_or_path: str) -> int:
     if path is None:
         return BUILTIN_SAMPLERATE
     return int(checkpoint.read_header(path)["config"].get("samplerate", BUILTIN_SAMPLERATE))
+
+
+def model_hop(name_or_path: str, *, classifier: bool = False) -> int:
+    """Samples per step of a denoiser (or a classifier), from its checkpoint header."""
+    path = (classifier_checkpoint_path if classifier else checkpoint_path)(name_or_path)
+    if path is None:
+        return BUILTIN_HOP
+    return int(checkpoint.read_header(path)["config"].get("hop", BUILTIN_HOP))
 
 
 def validate_knobs(atten_lim_db: float | None, mix: float) -> None:

@@ -113,9 +113,10 @@ def test_non_positive_latency_budget(capsys, budget):
            "--latency-budget must be a positive number of milliseconds", f"got {float(budget):g}")
 
 
-def test_unsupported_samplerate(capsys):
-    _fails(capsys, ["run", "--model", "bypass", "--samplerate", "44100"],
-           "44100", "runs at 48000 Hz", "omit --samplerate")
+@pytest.mark.parametrize("rate, needle", [("11025", "hops of 40 ms"), ("4000", "too low")])
+def test_samplerate_the_resampler_cannot_serve_is_refused_before_devices(capsys, rate, needle):
+    # 44100, 32000, 96000 ... are resampled live (tests/test_rate_bridge.py); these are not
+    _fails(capsys, ["run", "--model", "bypass", "--samplerate", rate], rate, needle, "run the device at 48000 Hz")
 
 
 def test_run_with_missing_model_fails_before_devices(capsys, tmp_path):

@@ -24,6 +24,7 @@ EPILOG = """examples:
   rtmusic run --task classify --labels-jsonl labels.jsonl   # live labels (audio passes through, same latency)
   rtmusic run --task denoise,classify                       # both in one stream, one step per hop
   rtmusic run --cpu-core none                               # let the OS move the model's threads freely
+  rtmusic run --samplerate 44100                            # a device at 44.1 kHz: resampled, 10 ms hops
 """
 
 
@@ -51,7 +52,9 @@ def add_parser(sub) -> None:
                    help="classifier for --task classify: default, classifier-random or a .rtm checkpoint")
     p.add_argument("--labels-jsonl", metavar="FILE",
                    help="with classify: write one JSON line of label probabilities per 100 ms of input")
-    p.add_argument("--samplerate", type=int, metavar="HZ", help="stream rate (must be the model's rate, 48000)")
+    p.add_argument("--samplerate", type=int, metavar="HZ",
+                   help="stream rate (default: the model's, 48000, if the devices take it, else the input device's "
+                        "own); at another rate, e.g. 44100, the worker resamples to the model's")
     p.add_argument("--blocksize", type=int, default=0, metavar="FRAMES",
                    help="host block size; 0 lets the audio server choose and adds no buffering (default: 0)")
     p.add_argument("--safety-ms", type=float, default=3.0, metavar="MS",
@@ -200,10 +203,11 @@ def run(args) -> int:
         raise ParameterError(f"--model runs at {rates[0]} Hz but --classifier at {rates[1]} Hz; pick models of one rate")
     rate = rates[0]
     if args.samplerate is not None and args.samplerate != rate:
-        raise ParameterError(
-            f"unsupported --samplerate {args.samplerate} Hz: model {args.model!r} runs at {rate} Hz; "
-            f"run your device at {rate} Hz (or omit --samplerate)"
-        )
+        from rtmusic.engine.rate_bridge import check_device_rate
+        from rtmusic.registry import model_hop
+
+        hop = model_hop(args.model) if "denoise" in args.tasks else model_hop(args.classifier, classifier=True)
+        check_device_rate(args.samplerate, rate, hop)
     input_device, output_device = _devices(args)
 
     placement = CorePlacement(args.core).pin()  # before JAX loads: its threads start on the worker's core
@@ -226,8 +230,10 @@ def run(args) -> int:
     live = LiveStream(processor, settings)
     try:
         live.open()
+        bridged = live.processor is not processor  # the device runs at another rate: the worker resamples
         print(f"rtmusic: {live.device_names[0]!r} -> {processor.model.name} -> {live.device_names[1]!r}, "
-              f"{live.report.samplerate} Hz, hop {processor.hop}"
+              f"{live.report.samplerate} Hz, hop {live.processor.hop}"
+              + (f" (resampled to the model's {processor.samplerate} Hz)" if bridged else "")
               + ("" if args.core is None else f", model on core {args.core}"), file=sys.stderr)
         print(live.report.format(), file=sys.stderr, flush=True)
         live.check_budget()
@@ -241,7 +247,7 @@ def run(args) -> int:
     # and Python then leaves it ignored, so `kill -INT` would not stop the run.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     tty = sys.stderr.isatty()
-    monitor, display = _label_monitor(args, processor, tty)
+    monitor, display = _label_monitor(args, live.processor, tty)
     exit_code = 0
     try:
         live.start()

@@ -18,6 +18,7 @@ import numpy as np
 from rtmusic.engine import state as S
 from rtmusic.engine.callback import c_callback, callback_userdata
 from rtmusic.engine.jaxenv import configure_jax_for_live
+from rtmusic.engine.rate_bridge import RateBridge
 from rtmusic.engine.recorder import Recorder
 from rtmusic.engine.worker import Worker, warm_up_engine_functions
 from rtmusic.errors import DeviceError, ParameterError, StreamAborted
@@ -48,11 +49,24 @@ def plausible_latency(seconds: float, which: str) -> float:
     return 0.0
 
 
+def device_rate(sd, model_rate: int, devices: tuple, channels: tuple, in_info: dict) -> int:
+    """The stream's rate when the user names none: the model's if both devices take it, else the input's own.
+
+    A JACK server, or a device locked to 44.1 kHz, refuses any rate but its own; the worker then resamples.
+    """
+    try:
+        sd.check_input_settings(devices[0], channels=channels[0], dtype="float32", samplerate=model_rate)
+        sd.check_output_settings(devices[1], channels=channels[1], dtype="float32", samplerate=model_rate)
+        return model_rate
+    except sd.PortAudioError:
+        return int(round(in_info["default_samplerate"]))
+
+
 @dataclass
 class LiveSettings:
     input_device: int | None = None
     output_device: int | None = None
-    samplerate: int | None = None  # None = the model's rate
+    samplerate: int | None = None  # None = the model's rate if the devices take it, else the input's own
     blocksize: int = 0  # 0 = let the host choose (no extra buffering)
     device_latency: str | float = "low"
     input_channel: int = 0
@@ -86,17 +100,8 @@ class LiveStream:
     def open(self) -> "LiveStream":
         import sounddevice as sd
 
-        s, proc = self.settings, self.processor
+        s = self.settings
         configure_jax_for_live()
-        rate = s.samplerate or proc.samplerate
-        if rate != proc.samplerate:
-            raise ParameterError(
-                f"unsupported sample rate {rate} Hz: model {proc.model.name!r} runs at {proc.samplerate} Hz; "
-                f"run your device at {proc.samplerate} Hz (or omit --samplerate)"
-            )
-        if not proc.prepared:
-            proc.prepare()
-        warm_up_engine_functions(proc.hop)
         in_info = sd.query_devices(s.input_device, "input") if s.input_device is not None else sd.query_devices(kind="input")
         out_info = sd.query_devices(s.output_device, "output") if s.output_device is not None else sd.query_devices(kind="output")
         if s.input_channel >= in_info["max_input_channels"]:
@@ -106,6 +111,14 @@ class LiveStream:
             )
         in_channels = s.input_channel + 1
         out_channels = min(2, int(out_info["max_output_channels"]))
+        rate = s.samplerate or device_rate(sd, self.processor.samplerate, (s.input_device, s.output_device),
+                                           (in_channels, out_channels), in_info)
+        if rate != self.processor.samplerate:  # the worker resamples; the callback still only copies
+            self.processor = RateBridge(self.processor, rate)
+        proc = self.processor
+        if not proc.prepared:
+            proc.prepare()
+        warm_up_engine_functions(proc.hop)
         block_guess = s.blocksize or max(64, round(max(in_info["default_low_input_latency"],
                                                        out_info["default_low_output_latency"]) * rate))
         margin = round(s.safety_margin_s * rate)
