@@ -51,13 +51,13 @@ def _resample_into(history, table, up, down, first_out, n_in, x, out):  # pragma
     return count
 
 
-def _kaiser_sinc_table(up: int, down: int, taps: int, beta: float, cutoff: float) -> np.ndarray:
+def _kaiser_sinc_table(up: int, down: int, taps: int, delay: float, beta: float, cutoff: float) -> np.ndarray:
     """[up, taps] filter rows, one per output phase; each row sums to 1 (DC passes unchanged)."""
-    delay = taps // 2
     fc = 0.5 * cutoff * min(1.0, up / down)  # cycles per input sample
     phase = np.arange(up)[:, None] / up
     u = phase - delay + (taps - 1 - np.arange(taps))[None, :]  # output time minus each input's time
-    window = np.i0(beta * np.sqrt(np.clip(1.0 - (u / (delay + 1)) ** 2, 0.0, 1.0))) / np.i0(beta)
+    half = taps // 2 + 1
+    window = np.i0(beta * np.sqrt(np.clip(1.0 - (u / half) ** 2, 0.0, 1.0))) / np.i0(beta)
     rows = 2.0 * fc * np.sinc(2.0 * fc * u) * window
     return rows / rows.sum(axis=1, keepdims=True)
 
@@ -65,11 +65,12 @@ def _kaiser_sinc_table(up: int, down: int, taps: int, beta: float, cutoff: float
 class StreamResampler:
     """`in_rate` -> `out_rate` in chunks; `process(x)` returns every output sample `x` completes.
 
-    The lag is `delay_in` input samples (`delay_out` output samples), whatever the chunking.
+    The lag is `delay_in` input samples (`delay_out` output samples), whatever the chunking: `taps // 2` unless
+    `delay` (in input samples, within a sample of that) sets it, e.g. so that a chain's lag is whole.
     """
 
     def __init__(self, in_rate: int, out_rate: int, *, taps: int = DEFAULT_TAPS, max_chunk: int = 8192,
-                 beta: float = KAISER_BETA, cutoff: float = CUTOFF):
+                 delay: float | None = None, beta: float = KAISER_BETA, cutoff: float = CUTOFF):
         if in_rate <= 0 or out_rate <= 0:
             raise ValueError(f"sample rates must be positive, got {in_rate} -> {out_rate}")
         g = math.gcd(int(in_rate), int(out_rate))
@@ -77,15 +78,13 @@ class StreamResampler:
         self.up, self.down = self.out_rate // g, self.in_rate // g
         self.taps = taps
         self.max_chunk = max_chunk
-        self.table = _kaiser_sinc_table(self.up, self.down, taps, beta, cutoff)
+        self.delay_in = float(taps // 2 if delay is None else delay)
+        if not taps // 2 - 1 <= self.delay_in <= taps // 2 + 1:
+            raise ValueError(f"delay {delay} must be within one sample of taps // 2 = {taps // 2}")
+        self.table = _kaiser_sinc_table(self.up, self.down, taps, self.delay_in, beta, cutoff)
         self._history = np.zeros(taps - 1 + max_chunk, np.float64)
         self._out = np.zeros(-(-max_chunk * self.up // self.down) + 1, np.float32)
         self.reset()
-
-    @property
-    def delay_in(self) -> int:
-        """Lag of the output behind the input, in input samples."""
-        return self.taps // 2
 
     @property
     def delay_out(self) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 
 from rtmusic.errors import ParameterError
 from rtmusic.processor import HopResult, Processor
-from rtmusic.resample import StreamResampler
+from rtmusic.resample import DEFAULT_TAPS, StreamResampler
 
 MAX_MODEL_HOPS_PER_DEVICE_HOP = 4  # 20 ms hops at most: rates needing longer hops are refused
 MIN_DEVICE_RATE = 8000
@@ -64,13 +64,16 @@ class RateBridge:
         self.samplerate = int(device_rate)
         self.hop = device_hop(self.samplerate, model_rate, model_hop)
         self.model_hops = self.hop * model_rate // (self.samplerate * model_hop)
-        self._to_model = StreamResampler(self.samplerate, model_rate, max_chunk=self.hop)
         self._to_device = StreamResampler(model_rate, self.samplerate, max_chunk=self.hop * model_rate // self.samplerate)
-        # input sample t reaches the model at t + delay_in (device samples), the model's output of it is
-        # model.delay model samples later, and the way back adds delay_in model samples
+        # input sample t reaches the model delay_in (device samples) later, the model's output of it comes
+        # model.delay model samples after that, and the way back adds the other delay_in (model samples). The
+        # way in takes the fraction that makes the sum whole, so the callback's dry path (a whole number of
+        # samples back) lines up with the processed hops exactly.
         ratio = self.samplerate / model_rate
-        self.exact_delay = self._to_model.delay_in + (processor.delay_samples + self._to_device.delay_in) * ratio
-        self.delay_samples = round(self.exact_delay)
+        back = (processor.delay_samples + self._to_device.delay_in) * ratio
+        self.delay_samples = math.ceil(back - 1e-9) + DEFAULT_TAPS // 2
+        self._to_model = StreamResampler(self.samplerate, model_rate, max_chunk=self.hop,
+                                         delay=self.delay_samples - back)
         self.model = BridgedModel(name=processor.model.name, kind=processor.model.kind, samplerate=self.samplerate,
                                   hop=self.hop, delay=self.delay_samples, aux_names=tuple(processor.model.aux_names),
                                   config=processor.model.config)
