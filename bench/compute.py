@@ -19,6 +19,7 @@ machine other jobs inflate p99 and max far more than p50.
     python -m bench.compute                 # 20000 hops per model, writes bench/results/compute.json
     python -m bench.compute --quick         # 5000 hops, under 30 s
     python -m bench.compute --models default --tasks denoise classify denoise,classify
+    python -m bench.compute --models default --device-rate 44100   # as live on a 44.1 kHz device
 """
 
 from __future__ import annotations
@@ -46,8 +47,13 @@ from rtmusic.bench.compute import (  # noqa: E402 - the measuring code lives in 
 
 
 def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, blocksize: int = 128,
-            engine_runs: int = 3, progress=None, tasks=("denoise",)) -> dict:
-    """Run every measurement; returns the JSON-ready results (one row per model and task)."""
+            engine_runs: int = 3, progress=None, tasks=("denoise",), device_rate: int | None = None) -> dict:
+    """Run every measurement; returns the JSON-ready results (one row per model and task).
+
+    `device_rate`: time the step as a device at that rate runs it (rtmusic.engine.rate_bridge: resampling both
+    ways, hops spanning whole model hops); rows `NAME@RATE`.
+    """
+    from rtmusic.engine.rate_bridge import RateBridge
     from rtmusic.processor import Processor, model_for_tasks
 
     say = progress or (lambda text: None)
@@ -57,8 +63,11 @@ def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, bl
     for name, task in itertools.product(models, tasks):
         model = model_for_tasks(task, name)
         row = name if task == "denoise" else f"{name}[{task}]"
-        say(f"{row}: loaded")
         processor = Processor(model)
+        if device_rate and device_rate != model.samplerate:
+            processor = RateBridge(processor, device_rate)
+            row += f"@{device_rate}"
+        say(f"{row}: loaded")
         say(f"{row}: compiling and timing {hops} hops ...")
         step = bench_step(processor, hops)
         paced_hops = min(hops, PACED_HOPS)
@@ -69,9 +78,9 @@ def measure(models=MODELS, hops: int = 20000, engine_hops: int | None = None, bl
         results["models"][row] = {
             "task": task,
             "kind": model.kind,
-            "samplerate": model.samplerate,
-            "hop": model.hop,
-            "hop_us": round(1e6 * model.hop / model.samplerate, 1),
+            "samplerate": processor.samplerate,
+            "hop": processor.hop,
+            "hop_us": round(1e6 * processor.hop / processor.samplerate, 1),
             "window": model.window,
             "parameters": _count_params(model.weights),
             "config": model.config,
@@ -123,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(MODELS), metavar="NAME", help="models to time")
     parser.add_argument("--tasks", nargs="+", default=["denoise"], metavar="TASKS",
                         help="tasks to time each model on: denoise, classify, denoise,classify (default: denoise)")
+    parser.add_argument("--device-rate", type=int, default=None, metavar="HZ",
+                        help="time the step as a device at this rate runs it live: resampled both ways, e.g. "
+                             "44100 (hops of 10 ms)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default: %(default)s)")
     parser.add_argument("--cpu-core", default="auto", metavar="CORE",
                         help="time on this core, as `rtmusic run --cpu-core` runs the model: a number, auto or none "
@@ -146,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     if hops < 1 or args.blocksize < 1:
         parser.error("--hops and --blocksize must be positive")
     results = measure(args.models, hops=hops, tasks=tasks, engine_hops=1000 if args.quick else None,
-                      blocksize=args.blocksize, engine_runs=2 if args.quick else 3,
+                      blocksize=args.blocksize, engine_runs=2 if args.quick else 3, device_rate=args.device_rate,
                       progress=lambda text: print(f"[{time.perf_counter() - t0:5.1f} s] {text}", file=sys.stderr, flush=True))
     results["machine"]["cpu_core"] = core  # None: not pinned
     print(format_table(results))

@@ -19,7 +19,7 @@ KAISER_BETA = 8.0  # about 80 dB stopband
 CUTOFF = 0.91  # of the lower rate's Nyquist frequency (-6 dB there): at 44.1 kHz -0.4 dB at 19 kHz, -80 dB from 22 kHz
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)  # fastmath: the tap sums vectorise (2x faster)
 def _resample_into(history, table, up, down, first_out, n_in, x, out):  # pragma: no cover - compiled
     """Append `x` to the history and write every output now complete into `out`; returns how many.
 

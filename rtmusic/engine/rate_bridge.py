@@ -88,8 +88,12 @@ class RateBridge:
     def prepared(self) -> bool:
         return self.processor.prepared
 
-    def prepare(self) -> "RateBridge":
-        self.processor.prepare()
+    def prepare(self, warmup_hops: int = 32) -> "RateBridge":
+        """Compile and warm up the model's step and the resamplers (Numba), then reset."""
+        self.processor.prepare(warmup_hops)
+        silence = np.zeros(self.hop, np.float32)
+        for _ in range(4):
+            self.process_hop(silence)
         self.reset()
         return self
 
