@@ -394,3 +394,34 @@ def test_noise_type_weights_draw_a_type_that_many_times_as_often(quick_data):
     val = MixtureSampler(quick_data, "val", 0.1, batch_size=2, noise_type_weights=((target, 3),))
     assert sampler.noise._cumulative[-1] > ClipStore(quick_data, "train", "noise")._cumulative[-1]
     assert val.noise._cumulative[-1] == ClipStore(quick_data, "val", "noise")._cumulative[-1]  # val unweighted
+
+
+def test_mixture_lowpass_band_limits_mixture_and_target_together_in_training_only(quick_data, monkeypatch):
+    import train.mixer
+    from train.mixer import MixtureSampler
+
+    plain = MixtureSampler(quick_data, "train", 0.5, batch_size=8, seed=4).next_batch()
+    off = MixtureSampler(quick_data, "train", 0.5, batch_size=8, seed=4, mixture_lowpass=0.0).next_batch()
+    assert all(np.array_equal(plain[k], off[k]) for k in plain)  # off: the batches it always made
+    monkeypatch.setattr(train.mixer, "MIXTURE_CUTOFFS_HZ", (8000.0, 8000.0))  # one cutoff, to look above it
+    limited = MixtureSampler(quick_data, "train", 0.5, batch_size=8, seed=4, mixture_lowpass=1.0).next_batch()
+    freqs = np.fft.rfftfreq(plain["noisy"].shape[1], 1 / 48000)
+    window = np.hanning(plain["noisy"].shape[1])  # no leakage from hum and rumble into the band looked at
+
+    def power(x):
+        return np.abs(np.fft.rfft(x * window, axis=1)) ** 2
+    above = freqs > 14000.0  # the order-8 filter, run both ways, is 78 dB down there
+    for key in ("noisy", "clean"):
+        p = power(limited[key])
+        share = p[:, above].sum(1) / np.maximum(p.sum(1), 1e-20)
+        assert share.max() < 1e-4, (key, share)
+    before = power(plain["noisy"])
+    assert (before[:, above].sum(1) / before.sum(1)).max() > 1e-3  # the full-band mixtures had some up there
+    # one filter on both: the noise left in the mixture is the band-limited noise, the target the band-limited clean
+    noise_energy = power(limited["noisy"] - limited["clean"])
+    assert (noise_energy[:, above].sum(1) < 1e-4 * np.maximum(noise_energy.sum(1), 1e-20)).all()
+    val = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=4, mixture_lowpass=1.0).next_batch()
+    val_plain = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=4).next_batch()
+    assert all(np.array_equal(val[k], val_plain[k]) for k in val)  # validation stays the same set
+    with pytest.raises(ValueError, match="mixture_lowpass"):
+        MixtureSampler(quick_data, "train", 0.5, batch_size=2, mixture_lowpass=1.5)

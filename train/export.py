@@ -133,6 +133,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     weights = [tuple(w) for w in config.get("noise_type_weights") or ()]
     if weights != [tuple(w) for w in parent_config.get("noise_type_weights") or ()]:
         added.append("noise drawn by type: " + (", ".join(f"{t} x {w}" for t, w in weights) or "every second alike"))
+    lowpass = config.get("mixture_lowpass", 0.0)
+    if lowpass != parent_config.get("mixture_lowpass", 0.0):
+        added.append(f"{lowpass:.0%} of the training mixtures band-limited whole at 7-22 kHz")
     clean_led = config.get("clean_led_loss_weight", 0.0)
     if clean_led != parent_config.get("clean_led_loss_weight", 0.0):
         added.append(f"the spectral loss on the cells the clean signal leads added at weight {clean_led:g}")

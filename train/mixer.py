@@ -161,6 +161,8 @@ class MixtureSampler:
         noise_type_weights: (noise type, whole-number weight) pairs: clips of that type are drawn that many
             times as often (:meth:`ClipStore.weight_by_type`); () = by length alone. Ignored outside the train
             split, so validation stays the same set.
+        mixture_lowpass: share of examples whose mixture and target are band-limited together
+            (:func:`band_limit_mixture`). Ignored outside the train split.
 
     With neither augmentation nor extra music, the batches are exactly the ones this sampler always made.
     """
@@ -171,7 +173,7 @@ class MixtureSampler:
                  extra_music_share: float = 0.0, speech_augment: str | MusicAugment = "none",
                  kind_shares: tuple[float, float, float] = KIND_SHARES,
                  snr_range_db: tuple[float, float] = SNR_RANGE_DB,
-                 noise_type_weights: tuple[tuple[str, int], ...] = ()):
+                 noise_type_weights: tuple[tuple[str, int], ...] = (), mixture_lowpass: float = 0.0):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         if len(kind_shares) != 3 or min(kind_shares) < 0 or abs(sum(kind_shares) - 1.0) > 1e-6:
@@ -196,6 +198,9 @@ class MixtureSampler:
         self.noise = ClipStore(root, split, "noise")
         if noise_type_weights and split == "train":
             self.noise.weight_by_type(dict(noise_type_weights))
+        if not 0.0 <= mixture_lowpass <= 1.0:
+            raise ValueError(f"mixture_lowpass must be a share in [0, 1], got {mixture_lowpass}")
+        self.mixture_lowpass = mixture_lowpass if split == "train" else 0.0
         self.augment = music_augment if split == "train" else MusicAugment()
         self.speech_augment = speech_augment if split == "train" else MusicAugment()
         self.extra_music = [ClipStore(root, extra, "music") for extra in extra_music]
@@ -265,7 +270,30 @@ class MixtureSampler:
         snr[kinds == KIND_NOISE_ONLY] = -np.inf
         lead_in = np.where((rng.random(b) < LEAD_IN_SHARE) & np.isfinite(snr),
                            rng.uniform(0.2, 2.0, size=b), 0.0)
-        return mix_batch(self, rng, kinds, snr, lead_in, rng.uniform(*PEAK_RANGE_DBFS, size=b), self.with_labels)
+        batch = mix_batch(self, rng, kinds, snr, lead_in, rng.uniform(*PEAK_RANGE_DBFS, size=b), self.with_labels)
+        if self.mixture_lowpass:  # drawn only when on: without it the batches are the ones this sampler always made
+            for i in np.flatnonzero(rng.random(b) < self.mixture_lowpass):
+                batch["noisy"][i], batch["clean"][i] = band_limit_mixture(batch["noisy"][i], batch["clean"][i], rng)
+        return batch
+
+
+MIXTURE_CUTOFFS_HZ = (7000.0, 22000.0)  # 16 kHz speech ... 44.1 kHz sources (codecs cut at 16-20 kHz)
+
+
+def band_limit_mixture(noisy: np.ndarray, clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The same zero-phase low-pass on a mixture and its target, at a log-uniform cutoff in MIXTURE_CUTOFFS_HZ.
+
+    A steep filter (Butterworth of order 8, run forward and back) as a resampler or codec leaves: what is above
+    the cutoff is gone from input and target alike, so the net learns to leave empty bins be and is never asked
+    to restore them.
+    """
+    import scipy.signal
+
+    low, high = np.log(MIXTURE_CUTOFFS_HZ[0]), np.log(MIXTURE_CUTOFFS_HZ[1])
+    cutoff = float(np.exp(rng.uniform(low, high)))
+    sos = scipy.signal.butter(8, cutoff, fs=SAMPLE_RATE, output="sos")
+    return (scipy.signal.sosfiltfilt(sos, noisy).astype(np.float32),
+            scipy.signal.sosfiltfilt(sos, clean).astype(np.float32))
 
 
 def _draw_audible(rng, store: ClipStore, n: int, n_samples: int, loop: bool, labels: np.ndarray | None):
