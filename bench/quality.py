@@ -22,6 +22,7 @@ PNG plots to --out.
     python -m bench.quality --music-source unseen-soundfonts --competitors none  # music from unseen soundfonts
     python -m bench.quality --music-source families-unseen-soundfonts             # every family, unseen sound
     python -m bench.quality --speech-source unseen-tts --competitors none         # speech from other synthesisers
+    python -m bench.quality --via-rate 44100 --competitors none   # the clips as a 44.1 kHz source has them
 """
 
 from __future__ import annotations
@@ -66,9 +67,29 @@ def load_music_source(data_dir: Path | None, clips: int | None, music_source: st
     return data
 
 
+def via_rate(data: dict, rate: int) -> dict:
+    """The set as a `rate` source would have it: noisy and clean resampled to `rate` and back (soxr VHQ), so
+    nothing above rate / 2 is left in either (44.1 kHz files, 32 kHz streams, a codec's band limit)."""
+    import numpy as np
+    import soxr
+
+    def there_and_back(clips):
+        out = np.zeros_like(clips)
+        for i, clip in enumerate(clips):
+            y = soxr.resample(soxr.resample(clip, 48000, rate, quality="VHQ"), rate, 48000, quality="VHQ")
+            out[i, :min(y.size, out.shape[1])] = y[:out.shape[1]]
+        return out
+
+    return {**data, "noisy": there_and_back(np.asarray(data["noisy"], np.float32)),
+            "clean": there_and_back(np.asarray(data["clean"], np.float32)), "via_rate": rate}
+
+
 def music_note(data: dict) -> str:
     """Markdown lines saying where the music and speech came from (empty for the default val set)."""
     lines = []
+    if data.get("via_rate"):
+        lines.append(f"**Via {data['via_rate']} Hz** — noisy and clean clips resampled to {data['via_rate']} Hz and back "
+                     f"(soxr VHQ): nothing above {data['via_rate'] / 2000:g} kHz, as in a {data['via_rate']} Hz source.")
     if data.get("music_source", "val") != "val":
         lines.append(f"**Music source: {data['music_source']}** — {MUSIC_SOURCE_NOTES[data['music_source']]} "
                      f"({', '.join(data.get('soundfonts', []))}).")
@@ -100,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speech-source", choices=list(SPEECH_SOURCES), default="val",
                         help="speech of the set: the val split's held-out espeak-ng voices (default), or speech from "
                              "synthesisers never used in training (`python -m train.render_unseen_speech`)")
+    parser.add_argument("--via-rate", type=int, default=None, metavar="HZ",
+                        help="score the clips as a HZ source has them: noisy and clean resampled to HZ and back "
+                             "(e.g. 44100: nothing above 22 kHz)")
     parser.add_argument("--no-perceptual", action="store_true", help="skip PESQ-WB and STOI")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -109,12 +133,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown competitor(s) {', '.join(unknown)}; known: {', '.join(comp.COMPETITORS)}")
     if args.clips is not None and args.clips < 1:
         parser.error("--clips must be at least 1")
+    if args.via_rate is not None and not 8000 <= args.via_rate < 48000:
+        parser.error("--via-rate must be from 8000 to below 48000 Hz")
     out = args.out if args.out is not None else music_source_out(DEFAULT_OUT, args.music_source, args.speech_source)
+    if args.out is None and args.via_rate:
+        out = out.with_name(f"{out.name}_via{args.via_rate}")
     try:
         data = load_music_source(args.data_dir, args.clips, args.music_source, args.speech_source)
     except FileNotFoundError as exc:
         print(f"quality: no validation data: {exc}", file=sys.stderr)
         return 1
+    if args.via_rate:
+        data = via_rate(data, args.via_rate)
     from rtmusic.errors import RtmusicError
 
     try:
@@ -125,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     note = music_note(data)
     if note:
-        sources = ("music_source", "soundfonts", "speech_source", "voices")
+        sources = ("music_source", "soundfonts", "speech_source", "voices", "via_rate")
         results["data"].update({k: data[k] for k in sources if k in data})
     paths = write_outputs(results, out)
     summary = format_summary(results)

@@ -177,3 +177,27 @@ def test_models_are_compared_clip_by_clip_with_a_standard_error():
     assert paired["rtmusic:b"]["speech"] == {"mean_db": 0.5, "n": 2, "wins": 0.5, "se_db": pytest.approx(0.5)}
     assert "mixed" not in paired["rtmusic:b"]
     assert quality.paired_differences({"systems": {"rtmusic:a": system([1.0] * 5)}}) == {}
+
+
+def test_via_rate_leaves_nothing_above_the_source_nyquist_in_noisy_and_clean():
+    rng = np.random.default_rng(3)
+    data = {"noisy": rng.standard_normal((2, SR)).astype(np.float32),
+            "clean": rng.standard_normal((2, SR)).astype(np.float32), "kind": np.array([0, 1]),
+            "snr_db": np.array([0.0, 5.0])}
+    limited = quality_cli.via_rate(data, 32000)
+    freqs = np.fft.rfftfreq(SR, 1 / SR)
+    for key in ("noisy", "clean"):
+        assert limited[key].shape == data[key].shape
+        power = np.abs(np.fft.rfft(limited[key], axis=1)) ** 2
+        assert power[:, freqs > 16500].sum() < 1e-5 * power.sum()  # white noise had a third of its power there
+        low = freqs < 14000  # below the filter's edge the clip is unchanged
+        before = np.fft.rfft(data[key], axis=1)[:, low]
+        after = np.fft.rfft(limited[key], axis=1)[:, low]
+        assert np.abs(after - before).max() < 0.05 * np.abs(before).max()
+    assert limited["via_rate"] == 32000 and "**Via 32000 Hz**" in quality_cli.music_note(limited)
+
+
+def test_cli_rejects_a_via_rate_at_or_above_the_model_rate(capsys):
+    with pytest.raises(SystemExit):
+        quality_cli.main(["--via-rate", "48000", "--competitors", "none"])
+    assert "--via-rate must be from 8000" in capsys.readouterr().err
