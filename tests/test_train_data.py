@@ -425,3 +425,25 @@ def test_mixture_lowpass_band_limits_mixture_and_target_together_in_training_onl
     assert all(np.array_equal(val[k], val_plain[k]) for k in val)  # validation stays the same set
     with pytest.raises(ValueError, match="mixture_lowpass"):
         MixtureSampler(quick_data, "train", 0.5, batch_size=2, mixture_lowpass=1.5)
+
+
+def test_noise_lowpass_band_limits_the_noise_and_keeps_the_target(quick_data, monkeypatch):
+    import train.mixer
+    from train.mixer import MixtureSampler
+
+    plain = MixtureSampler(quick_data, "train", 0.5, batch_size=8, seed=6).next_batch()
+    monkeypatch.setattr(train.mixer, "MIXTURE_CUTOFFS_HZ", (8000.0, 8000.0))
+    limited = MixtureSampler(quick_data, "train", 0.5, batch_size=8, seed=6, noise_lowpass=1.0).next_batch()
+    assert np.array_equal(limited["clean"], plain["clean"])  # the target is the clean signal as it was
+    window = np.hanning(plain["noisy"].shape[1])
+    above = np.fft.rfftfreq(plain["noisy"].shape[1], 1 / 48000) > 14000.0
+
+    def share_above(noise):
+        power = np.abs(np.fft.rfft(noise * window, axis=1)) ** 2
+        return power[:, above].sum(1) / np.maximum(power.sum(1), 1e-20)
+
+    assert share_above(plain["noisy"] - plain["clean"]).max() > 1e-3  # full-band noise had some up there
+    assert share_above(limited["noisy"] - limited["clean"]).max() < 1e-4
+    val = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=6, noise_lowpass=1.0).next_batch()
+    val_plain = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=6).next_batch()
+    assert all(np.array_equal(val[k], val_plain[k]) for k in val)

@@ -136,6 +136,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     lowpass = config.get("mixture_lowpass", 0.0)
     if lowpass != parent_config.get("mixture_lowpass", 0.0):
         added.append(f"{lowpass:.0%} of the training mixtures band-limited whole at 7-22 kHz")
+    noise_lowpass = config.get("noise_lowpass", 0.0)
+    if noise_lowpass != parent_config.get("noise_lowpass", 0.0):
+        added.append(f"the noise alone band-limited at 7-22 kHz in {noise_lowpass:.0%} of the training mixtures")
     clean_led = config.get("clean_led_loss_weight", 0.0)
     if clean_led != parent_config.get("clean_led_loss_weight", 0.0):
         added.append(f"the spectral loss on the cells the clean signal leads added at weight {clean_led:g}")

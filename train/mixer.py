@@ -163,6 +163,9 @@ class MixtureSampler:
             split, so validation stays the same set.
         mixture_lowpass: share of examples whose mixture and target are band-limited together
             (:func:`band_limit_mixture`). Ignored outside the train split.
+        noise_lowpass: share of examples whose noise alone is band-limited (the same filter): the music and
+            speech renders have nothing above 11-22 kHz while the synthesised noise fills the band, so without
+            it a net can take any energy up there for noise. Ignored outside the train split.
 
     With neither augmentation nor extra music, the batches are exactly the ones this sampler always made.
     """
@@ -173,7 +176,8 @@ class MixtureSampler:
                  extra_music_share: float = 0.0, speech_augment: str | MusicAugment = "none",
                  kind_shares: tuple[float, float, float] = KIND_SHARES,
                  snr_range_db: tuple[float, float] = SNR_RANGE_DB,
-                 noise_type_weights: tuple[tuple[str, int], ...] = (), mixture_lowpass: float = 0.0):
+                 noise_type_weights: tuple[tuple[str, int], ...] = (), mixture_lowpass: float = 0.0,
+                 noise_lowpass: float = 0.0):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         if len(kind_shares) != 3 or min(kind_shares) < 0 or abs(sum(kind_shares) - 1.0) > 1e-6:
@@ -198,9 +202,11 @@ class MixtureSampler:
         self.noise = ClipStore(root, split, "noise")
         if noise_type_weights and split == "train":
             self.noise.weight_by_type(dict(noise_type_weights))
-        if not 0.0 <= mixture_lowpass <= 1.0:
-            raise ValueError(f"mixture_lowpass must be a share in [0, 1], got {mixture_lowpass}")
+        for name, share in (("mixture_lowpass", mixture_lowpass), ("noise_lowpass", noise_lowpass)):
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"{name} must be a share in [0, 1], got {share}")
         self.mixture_lowpass = mixture_lowpass if split == "train" else 0.0
+        self.noise_lowpass = noise_lowpass if split == "train" else 0.0
         self.augment = music_augment if split == "train" else MusicAugment()
         self.speech_augment = speech_augment if split == "train" else MusicAugment()
         self.extra_music = [ClipStore(root, extra, "music") for extra in extra_music]
@@ -271,6 +277,11 @@ class MixtureSampler:
         lead_in = np.where((rng.random(b) < LEAD_IN_SHARE) & np.isfinite(snr),
                            rng.uniform(0.2, 2.0, size=b), 0.0)
         batch = mix_batch(self, rng, kinds, snr, lead_in, rng.uniform(*PEAK_RANGE_DBFS, size=b), self.with_labels)
+        if self.noise_lowpass:  # drawn only when on, as the mixture's below
+            for i in np.flatnonzero(rng.random(b) < self.noise_lowpass):
+                clean = batch["clean"][i]
+                noise, _ = band_limit_mixture(batch["noisy"][i] - clean, clean, rng)
+                batch["noisy"][i] = clean + noise
         if self.mixture_lowpass:  # drawn only when on: without it the batches are the ones this sampler always made
             for i in np.flatnonzero(rng.random(b) < self.mixture_lowpass):
                 batch["noisy"][i], batch["clean"][i] = band_limit_mixture(batch["noisy"][i], batch["clean"][i], rng)
