@@ -302,6 +302,17 @@ def start_with_far_end(far_end: CycleFarEnd, args: list[str], env: dict[str, str
     return cli
 
 
+def play_through(far_end: CycleFarEnd, args: list[str], env: dict[str, str], signal: np.ndarray) -> tuple[Cli, CycleTake]:
+    """Start rtmusic, play `signal` through it and wait for it to exit (with 0) after its --duration."""
+    cli = start_with_far_end(far_end, args, env)
+    try:
+        take = far_end.play_cycles(signal)
+        assert cli.wait() == 0, cli.stderr
+    finally:
+        cli.close()
+    return cli, take
+
+
 # ------------------------------------------------------------------------------------------------ tests
 
 

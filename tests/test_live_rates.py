@@ -14,7 +14,7 @@ import pytest
 
 from far_end import LOOP_LATENCY_PERIODS
 from jackserver import JackServer
-from test_live_jack import Cli, CycleFarEnd, describe, first_nonzero, jax_cache, lag_by_xcorr, read_stats  # noqa: F401
+from test_live_jack import CycleFarEnd, describe, first_nonzero, jax_cache, lag_by_xcorr, play_through, read_stats  # noqa: F401
 
 RATE = 44100
 F0 = 25.0  # Hz: the test tone's period, 1764 samples, is longer than the lags searched
@@ -44,24 +44,13 @@ def low_tone(seconds: float) -> np.ndarray:
     return (0.3 * x / np.abs(x).max()).astype(np.float32)
 
 
-def start(far_end: CycleFarEnd, args: list[str], env: dict[str, str]) -> Cli:
-    cli = Cli(args, env)
-    cli.wait_running()
-    far_end.connect()
-    return cli
-
-
 def test_bypass_at_44k1_comes_back_at_the_declared_lag(jack_44k1, env_44k1, tmp_path):
     stats_path = tmp_path / "stats.json"
     signal = low_tone(3.0)
     with CycleFarEnd(servername=jack_44k1.name) as far_end:
         assert far_end.samplerate == RATE
-        cli = start(far_end, ["--model", "bypass", "--duration", "4.5", "--stats-json", str(stats_path)], env_44k1)
-        try:
-            take = far_end.play_cycles(signal)
-            assert cli.wait() == 0, cli.stderr
-        finally:
-            cli.close()
+        cli, take = play_through(far_end, ["--model", "bypass", "--duration", "4.5", "--stats-json", str(stats_path)],
+                                 env_44k1, signal)
     stats = read_stats(stats_path)
     assert stats["samplerate"] == RATE and stats["hop"] == 441, stats  # found on its own: no --samplerate
     assert any("resampled to the model's 48000 Hz" in line for line in cli.err_lines), cli.stderr
@@ -81,13 +70,8 @@ def test_bypass_at_44k1_comes_back_at_the_declared_lag(jack_44k1, env_44k1, tmp_
 def test_denoise_and_classify_at_44k1_stream_labels_in_device_time(jack_44k1, env_44k1, tmp_path):
     stats_path, labels_path = tmp_path / "stats.json", tmp_path / "labels.jsonl"
     with CycleFarEnd(servername=jack_44k1.name) as far_end:
-        cli = start(far_end, ["--task", "denoise,classify", "--duration", "3", "--stats-json", str(stats_path),
-                              "--labels-jsonl", str(labels_path)], env_44k1)
-        try:
-            far_end.play_cycles(low_tone(2.0))
-            assert cli.wait() == 0, cli.stderr
-        finally:
-            cli.close()
+        play_through(far_end, ["--task", "denoise,classify", "--duration", "3", "--stats-json", str(stats_path),
+                               "--labels-jsonl", str(labels_path)], env_44k1, low_tone(2.0))
     stats = read_stats(stats_path)
     assert stats["samplerate"] == RATE and stats["hop"] == 441, stats
     lines = [json.loads(line) for line in labels_path.read_text().splitlines()]
