@@ -77,7 +77,7 @@ class RateBridge:
         self.model = BridgedModel(name=processor.model.name, kind=processor.model.kind, samplerate=self.samplerate,
                                   hop=self.hop, delay=self.delay_samples, aux_names=tuple(processor.model.aux_names),
                                   config=processor.model.config)
-        self._model_in = np.zeros(self.model_hops * model_hop, np.float32)
+        self._model_out = np.zeros(self.model_hops * model_hop, np.float32)
 
     @property
     def latency_samples(self) -> int:
@@ -114,6 +114,6 @@ class RateBridge:
             result = self.processor.process_hop(at_model_rate[k * model_hop:(k + 1) * model_hop])
             outs.append(result.out)
             aux, reset = result.aux, reset or result.nonfinite_reset
-        self._model_in[:] = np.concatenate(outs)
-        out = self._to_device.process(self._model_in).copy()
+        self._model_out[:] = np.concatenate(outs)
+        out = self._to_device.process(self._model_out).copy()
         return HopResult(out, aux, reset)
