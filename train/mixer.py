@@ -280,8 +280,7 @@ class MixtureSampler:
         if self.noise_lowpass:  # drawn only when on, as the mixture's below
             for i in np.flatnonzero(rng.random(b) < self.noise_lowpass):
                 clean = batch["clean"][i]
-                noise, _ = band_limit_mixture(batch["noisy"][i] - clean, clean, rng)
-                batch["noisy"][i] = clean + noise
+                batch["noisy"][i] = clean + band_limit(batch["noisy"][i] - clean, random_cutoff(rng))
         if self.mixture_lowpass:  # drawn only when on: without it the batches are the ones this sampler always made
             for i in np.flatnonzero(rng.random(b) < self.mixture_lowpass):
                 batch["noisy"][i], batch["clean"][i] = band_limit_mixture(batch["noisy"][i], batch["clean"][i], rng)
@@ -291,20 +290,26 @@ class MixtureSampler:
 MIXTURE_CUTOFFS_HZ = (7000.0, 22000.0)  # 16 kHz speech ... 44.1 kHz sources (codecs cut at 16-20 kHz)
 
 
-def band_limit_mixture(noisy: np.ndarray, clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The same zero-phase low-pass on a mixture and its target, at a log-uniform cutoff in MIXTURE_CUTOFFS_HZ.
+def random_cutoff(rng: np.random.Generator) -> float:
+    """A log-uniform cutoff in MIXTURE_CUTOFFS_HZ."""
+    low, high = np.log(MIXTURE_CUTOFFS_HZ[0]), np.log(MIXTURE_CUTOFFS_HZ[1])
+    return float(np.exp(rng.uniform(low, high)))
 
-    A steep filter (Butterworth of order 8, run forward and back) as a resampler or codec leaves: what is above
-    the cutoff is gone from input and target alike, so the net learns to leave empty bins be and is never asked
-    to restore them.
-    """
+
+def band_limit(x: np.ndarray, cutoff: float) -> np.ndarray:
+    """`x` low-passed at `cutoff` Hz by a steep zero-phase filter (Butterworth of order 8, forward and back), as a
+    resampler or codec leaves it."""
     import scipy.signal
 
-    low, high = np.log(MIXTURE_CUTOFFS_HZ[0]), np.log(MIXTURE_CUTOFFS_HZ[1])
-    cutoff = float(np.exp(rng.uniform(low, high)))
     sos = scipy.signal.butter(8, cutoff, fs=SAMPLE_RATE, output="sos")
-    return (scipy.signal.sosfiltfilt(sos, noisy).astype(np.float32),
-            scipy.signal.sosfiltfilt(sos, clean).astype(np.float32))
+    return scipy.signal.sosfiltfilt(sos, x).astype(np.float32)
+
+
+def band_limit_mixture(noisy: np.ndarray, clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The same low-pass on a mixture and its target, at a random cutoff: what is above it is gone from input and
+    target alike, so the net learns to leave empty bins be and is never asked to restore them."""
+    cutoff = random_cutoff(rng)
+    return band_limit(noisy, cutoff), band_limit(clean, cutoff)
 
 
 def _draw_audible(rng, store: ClipStore, n: int, n_samples: int, loop: bool, labels: np.ndarray | None):

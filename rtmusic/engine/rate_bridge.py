@@ -109,11 +109,11 @@ class RateBridge:
         """One device hop [hop] -> HopResult of one device hop; aux is the last model hop's."""
         at_model_rate = self._to_model.process(hop)
         model_hop = self.processor.hop
-        outs, aux, reset = [], None, False
+        aux, reset = None, False
         for k in range(self.model_hops):
-            result = self.processor.process_hop(at_model_rate[k * model_hop:(k + 1) * model_hop])
-            outs.append(result.out)
+            part = slice(k * model_hop, (k + 1) * model_hop)
+            result = self.processor.process_hop(at_model_rate[part])
+            self._model_out[part] = result.out
             aux, reset = result.aux, reset or result.nonfinite_reset
-        self._model_out[:] = np.concatenate(outs)
         out = self._to_device.process(self._model_out).copy()
         return HopResult(out, aux, reset)
