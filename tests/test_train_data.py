@@ -447,3 +447,53 @@ def test_noise_lowpass_band_limits_the_noise_and_keeps_the_target(quick_data, mo
     val = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=6, noise_lowpass=1.0).next_batch()
     val_plain = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=6).next_batch()
     assert all(np.array_equal(val[k], val_plain[k]) for k in val)
+
+
+def test_extend_top_band_adds_a_voice_like_band_at_the_asked_level():
+    import scipy.signal
+
+    from train.top_band import REFERENCE_BAND_HZ, band_envelope, extend_top_band
+
+    rng = np.random.default_rng(0)
+    t = np.arange(48000) / 48000
+    # an espeak-like render: a voiced tone, and a noise burst (a fricative) low-passed at 9.5 kHz, in 0.4-0.6 s
+    burst = scipy.signal.sosfilt(scipy.signal.butter(8, 9500, fs=48000, output="sos"), rng.standard_normal(48000))
+    x = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.1 * burst * ((t > 0.4) & (t < 0.6))).astype(np.float32)
+    y = extend_top_band(x, rng, level_db=6.0, end_hz=16000.0)
+    added = y - x
+    freqs = np.fft.rfftfreq(len(x), 1 / 48000)
+    power = np.abs(np.fft.rfft(added)) ** 2
+    assert power[freqs > 10000].sum() > 0.9 * power.sum()  # the addition lives above the render's band
+    reference = np.mean(band_envelope(x, REFERENCE_BAND_HZ) ** 2)
+    assert 10 * np.log10(reference / np.mean(added ** 2)) == pytest.approx(6.0, abs=0.1)
+    inside, outside = added[int(0.42 * 48000):int(0.58 * 48000)], added[int(0.8 * 48000):]
+    assert np.mean(inside ** 2) > 100 * np.mean(outside ** 2)  # it follows the fricative, not the vowel
+    silent = np.zeros(4800, np.float32)
+    assert np.array_equal(extend_top_band(silent, rng), silent)
+
+
+def test_speech_top_band_extends_the_training_speech_and_its_target(quick_data):
+    from train.mixer import KIND_MUSIC, KIND_SPEECH, MixtureSampler
+
+    plain = MixtureSampler(quick_data, "train", 0.5, batch_size=16, seed=8).next_batch()
+    extended = MixtureSampler(quick_data, "train", 0.5, batch_size=16, seed=8, speech_top_band=1.0).next_batch()
+    assert np.array_equal(plain["kind"], extended["kind"])
+    music = plain["kind"] == KIND_MUSIC
+    speech = plain["kind"] == KIND_SPEECH
+    assert music.any() and speech.any()
+    def unit(x):  # the noise after the speech differs, and with it each example's peak gain
+        return x / np.sqrt(np.mean(x ** 2, axis=1, keepdims=True))
+
+    assert np.allclose(unit(plain["clean"][music]), unit(extended["clean"][music]), atol=1e-5)  # drawn first
+    above = np.fft.rfftfreq(plain["clean"].shape[1], 1 / 48000) > 11000.0
+
+    def share_above(x):
+        power = np.abs(np.fft.rfft(x, axis=1)) ** 2
+        return power[:, above].sum(1) / np.maximum(power.sum(1), 1e-20)
+
+    assert np.all(share_above(extended["clean"][speech]) > 10 * share_above(plain["clean"][speech]))
+    val = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=8, speech_top_band=1.0).next_batch()
+    val_plain = MixtureSampler(quick_data, "val", 0.5, batch_size=8, seed=8).next_batch()
+    assert all(np.array_equal(val[k], val_plain[k]) for k in val)
+    with pytest.raises(ValueError, match="speech_top_band"):
+        MixtureSampler(quick_data, "train", 0.5, batch_size=2, speech_top_band=-0.1)

@@ -130,7 +130,7 @@ def train(config: TrainConfig, run_dir: Path, data_dir: Path | None = None, fres
                              extra_music_share=config.extra_music_share, speech_augment=config.speech_augment,
                              kind_shares=config.kind_shares, snr_range_db=config.snr_range_db,
                              noise_type_weights=config.noise_type_weights, mixture_lowpass=config.mixture_lowpass,
-                             noise_lowpass=config.noise_lowpass)
+                             noise_lowpass=config.noise_lowpass, speech_top_band=config.speech_top_band)
     val = make_validation_set(data_dir, config.val_clips, config.val_seconds, seed=1234)
     val_len = (val["noisy"].shape[1] // hop) * hop
     val = {**val, "noisy": val["noisy"][:, :val_len], "clean": val["clean"][:, :val_len]}

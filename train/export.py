@@ -139,6 +139,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     noise_lowpass = config.get("noise_lowpass", 0.0)
     if noise_lowpass != parent_config.get("noise_lowpass", 0.0):
         added.append(f"the noise alone band-limited at 7-22 kHz in {noise_lowpass:.0%} of the training mixtures")
+    top_band = config.get("speech_top_band", 0.0)
+    if top_band != parent_config.get("speech_top_band", 0.0):
+        added.append(f"{top_band:.0%} of the training speech given a synthetic top band above 9.5 kHz")
     clean_led = config.get("clean_led_loss_weight", 0.0)
     if clean_led != parent_config.get("clean_led_loss_weight", 0.0):
         added.append(f"the spectral loss on the cells the clean signal leads added at weight {clean_led:g}")

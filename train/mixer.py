@@ -34,6 +34,7 @@ from train.augment import (
     RESAMPLE_UP, MusicAugment, apply_augment, augment_recipe, pitch_ratio, resample_crop, source_samples,
 )
 from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
+from train.top_band import extend_top_band
 
 KIND_MUSIC, KIND_SPEECH, KIND_BOTH, KIND_NOISE_ONLY = 0, 1, 2, 3
 KIND_NAMES = ("music", "speech", "music+speech", "noise")
@@ -166,6 +167,9 @@ class MixtureSampler:
         noise_lowpass: share of examples whose noise alone is band-limited (the same filter): the music and
             speech renders have nothing above 11-22 kHz while the synthesised noise fills the band, so without
             it a net can take any energy up there for noise. Ignored outside the train split.
+        speech_top_band: share of speech crops given the top band espeak-ng's renders lack
+            (:func:`train.top_band.extend_top_band`), target included: a real voice's sibilants reach 16 kHz.
+            Ignored outside the train split.
 
     With neither augmentation nor extra music, the batches are exactly the ones this sampler always made.
     """
@@ -177,7 +181,7 @@ class MixtureSampler:
                  kind_shares: tuple[float, float, float] = KIND_SHARES,
                  snr_range_db: tuple[float, float] = SNR_RANGE_DB,
                  noise_type_weights: tuple[tuple[str, int], ...] = (), mixture_lowpass: float = 0.0,
-                 noise_lowpass: float = 0.0):
+                 noise_lowpass: float = 0.0, speech_top_band: float = 0.0):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         if len(kind_shares) != 3 or min(kind_shares) < 0 or abs(sum(kind_shares) - 1.0) > 1e-6:
@@ -202,11 +206,13 @@ class MixtureSampler:
         self.noise = ClipStore(root, split, "noise")
         if noise_type_weights and split == "train":
             self.noise.weight_by_type(dict(noise_type_weights))
-        for name, share in (("mixture_lowpass", mixture_lowpass), ("noise_lowpass", noise_lowpass)):
+        for name, share in (("mixture_lowpass", mixture_lowpass), ("noise_lowpass", noise_lowpass),
+                            ("speech_top_band", speech_top_band)):
             if not 0.0 <= share <= 1.0:
                 raise ValueError(f"{name} must be a share in [0, 1], got {share}")
         self.mixture_lowpass = mixture_lowpass if split == "train" else 0.0
         self.noise_lowpass = noise_lowpass if split == "train" else 0.0
+        self.speech_top_band = speech_top_band if split == "train" else 0.0
         self.augment = music_augment if split == "train" else MusicAugment()
         self.speech_augment = speech_augment if split == "train" else MusicAugment()
         self.extra_music = [ClipStore(root, extra, "music") for extra in extra_music]
@@ -337,10 +343,15 @@ def _draw_music(sampler: MixtureSampler, rng, n: int, n_samples: int, labels: np
 
 
 def _draw_speech(sampler: MixtureSampler, rng, n: int, n_samples: int) -> np.ndarray:
-    """[n, n_samples] unit-RMS speech crops, re-timbred as the sampler says."""
+    """[n, n_samples] unit-RMS speech crops, re-timbred and given a top band as the sampler says."""
     if sampler.speech_augment == MusicAugment():
-        return _draw_audible(rng, sampler.speech, n, n_samples, False, None)
-    return _draw_retimbred(rng, sampler.speech, [], 0.0, sampler.speech_augment, n, n_samples, None)
+        speech = _draw_audible(rng, sampler.speech, n, n_samples, False, None)
+    else:
+        speech = _draw_retimbred(rng, sampler.speech, [], 0.0, sampler.speech_augment, n, n_samples, None)
+    if sampler.speech_top_band:  # drawn only when on: without it the batches are the ones this sampler always made
+        for i in np.flatnonzero(rng.random(n) < sampler.speech_top_band):
+            speech[i] = extend_top_band(speech[i], rng)
+    return speech
 
 
 def _draw_retimbred(rng, main: ClipStore, extra: list[ClipStore], extra_share: float, aug: MusicAugment, n: int,
