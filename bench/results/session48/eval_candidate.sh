@@ -2,6 +2,7 @@
 # eval_candidate.sh NAME CHECKPOINT CORE: the default against one candidate on the full-band val set, the val set
 # from a 44.1 kHz source and the real recordings; reports in bench/results/session48/<NAME>/.
 set -e
+source .venv/bin/activate
 name=$1; ckpt=$2; core=${3:-1}
 out=bench/results/session48/$name
 mkdir -p "$out"
