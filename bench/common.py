@@ -48,3 +48,41 @@ def rtmusic_systems(prog: str, names: list[str], samplerate: int = 48_000) -> li
     except RtmusicError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return None
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, default_out: Path) -> None:
+    """The options every quality bench shares: --model, --competitors, --out, --data-dir, --no-progress."""
+    parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
+                        help="rtmusic models: default, lookahead, bypass or a .rtm path (default: default)")
+    parser.add_argument("--competitors", default="none", help="comma-separated competitors, or 'none' (default)")
+    parser.add_argument("--out", type=Path, default=default_out, help=f"output folder (default: {default_out})")
+    parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def competitor_names(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """`--competitors` ("rnnoise,dtln" or "none") as a list of known names; an unknown one is a usage error."""
+    from rtmusic.bench import competitors as comp
+
+    names = [] if text.strip().lower() in ("", "none") else [c.strip() for c in text.split(",")]
+    unknown = [n for n in names if n not in comp.COMPETITORS]
+    if unknown:
+        parser.error(f"unknown competitor(s) {', '.join(unknown)}; known: {', '.join(comp.COMPETITORS)}")
+    return names
+
+
+def all_systems(prog: str, models: list[str], competitors: list[str]) -> list | None:
+    """The rtmusic models' systems and then the competitors' (one not installed is skipped, saying why), or None
+    after printing why a model cannot load."""
+    from rtmusic.bench import competitors as comp
+    from rtmusic.bench.quality import competitor_system
+
+    systems = rtmusic_systems(prog, models)
+    if systems is None:
+        return None
+    for name in competitors:
+        try:
+            systems.append(competitor_system(comp.COMPETITORS[name]))
+        except comp.CompetitorUnavailable as exc:
+            print(f"{prog}: skipping {name}: {exc}", file=sys.stderr)
+    return systems

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import rtmusic_systems, save_figure, script_parser, write_report
+from bench.common import add_run_arguments, all_systems, competitor_names, save_figure, script_parser, write_report
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "noise_types"
 KINDS = ("music", "speech")
@@ -138,27 +138,17 @@ def plot(results: dict, out_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rtmusic.bench import competitors as comp
-
     parser = script_parser("bench.noise_types", __doc__)
-    parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
-                        help="rtmusic models: default, lookahead, bypass or a .rtm path (default: default)")
-    parser.add_argument("--competitors", default="none", help="comma-separated competitors, or 'none' (default)")
+    add_run_arguments(parser, DEFAULT_OUT)
     parser.add_argument("--clips", type=int, default=6, help="clean crops per kind (default: 6)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each mixture (default: 4)")
     parser.add_argument("--snr", type=float, nargs="+", default=[0.0, 10.0], metavar="DB",
                         help="input SNRs in dB (default: 0 10)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
-    parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
-    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.clips < 1 or args.seconds < 0.5:
         parser.error("--clips must be at least 1 and --seconds at least 0.5")
-    names = [] if args.competitors.strip().lower() in ("", "none") else [c.strip() for c in args.competitors.split(",")]
-    unknown = [n for n in names if n not in comp.COMPETITORS]
-    if unknown:
-        parser.error(f"unknown competitor(s) {', '.join(unknown)}; known: {', '.join(comp.COMPETITORS)}")
-    from rtmusic.bench.quality import competitor_system, machine_info
+    names = competitor_names(parser, args.competitors)
+    from rtmusic.bench.quality import machine_info
 
     started = time.perf_counter()
     try:
@@ -166,14 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"noise_types: no validation data: {exc}", file=sys.stderr)
         return 1
-    systems = rtmusic_systems("noise_types", args.model)
+    systems = all_systems("noise_types", args.model, names)
     if systems is None:
         return 2
-    for name in names:
-        try:
-            systems.append(competitor_system(comp.COMPETITORS[name]))
-        except comp.CompetitorUnavailable as exc:
-            print(f"noise_types: skipping {name}: {exc}", file=sys.stderr)
     results = {
         "command": " ".join(["python -m bench.noise_types", *(sys.argv[1:] if argv is None else argv)]),
         "machine": machine_info(),

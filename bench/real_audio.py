@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import rtmusic_systems, save_figure, script_parser, write_report
+from bench.common import add_run_arguments, all_systems, competitor_names, save_figure, script_parser, write_report
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "real_audio"
 ALSA_VOICES = Path("/usr/share/sounds/alsa")
@@ -209,12 +209,8 @@ def plot(results: dict, out_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rtmusic.bench import competitors as comp
-
     parser = script_parser("bench.real_audio", __doc__)
-    parser.add_argument("--model", nargs="+", default=["default"], metavar="NAME",
-                        help="rtmusic models: default, lookahead, bypass or a .rtm path (default: default)")
-    parser.add_argument("--competitors", default="none", help="comma-separated competitors, or 'none' (default)")
+    add_run_arguments(parser, DEFAULT_OUT)
     parser.add_argument("--voice", nargs="*", type=Path, default=None, metavar="FILE",
                         help=f"clean voice recordings (default: alsa-utils' samples in {ALSA_VOICES})")
     parser.add_argument("--instrument", nargs="*", type=Path, default=None, metavar="FILE",
@@ -222,16 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="instrument pieces' length (default: 4)")
     parser.add_argument("--snr", type=float, nargs="+", default=[0.0, 5.0, 10.0], metavar="DB",
                         help="input SNRs in dB (default: 0 5 10)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
-    parser.add_argument("--data-dir", type=Path, default=None, help="rendered data (default: $RTMUSIC_DATA)")
-    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.seconds < 0.5:
         parser.error("--seconds must be at least 0.5")
-    names = [] if args.competitors.strip().lower() in ("", "none") else [c.strip() for c in args.competitors.split(",")]
-    unknown = [n for n in names if n not in comp.COMPETITORS]
-    if unknown:
-        parser.error(f"unknown competitor(s) {', '.join(unknown)}; known: {', '.join(comp.COMPETITORS)}")
+    names = competitor_names(parser, args.competitors)
     voices = default_voices() if args.voice is None else args.voice
     instruments = default_instruments() if args.instrument is None else args.instrument
     if not voices and not instruments:
@@ -242,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"real_audio: no such file: {', '.join(missing)}", file=sys.stderr)
         return 1
-    from rtmusic.bench.quality import competitor_system, machine_info
+    from rtmusic.bench.quality import machine_info
 
     started = time.perf_counter()
     try:
@@ -253,14 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"real_audio: {exc}", file=sys.stderr)
         return 1
-    systems = rtmusic_systems("real_audio", args.model)
+    systems = all_systems("real_audio", args.model, names)
     if systems is None:
         return 2
-    for name in names:
-        try:
-            systems.append(competitor_system(comp.COMPETITORS[name]))
-        except comp.CompetitorUnavailable as exc:
-            print(f"real_audio: skipping {name}: {exc}", file=sys.stderr)
     results = {
         "command": " ".join(["python -m bench.real_audio", *(sys.argv[1:] if argv is None else argv)]),
         "machine": machine_info(),
