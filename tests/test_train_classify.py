@@ -348,3 +348,26 @@ def test_tiny_training_with_feature_dropout_hides_features_in_training_only(quic
     model = model_from_checkpoint(tmp_path / "run" / "latest.rtm")
     result = Processor(model).process(np.random.default_rng(1).standard_normal(4800).astype(np.float32) * 0.1)
     assert np.all((result.aux >= 0) & (result.aux <= 1))
+
+
+def test_speech_top_band_extends_the_classifier_training_speech_only(quick_data):
+    from train.classify_data import SCENE_NAMES, ClassifySampler
+
+    scenes = np.array([SCENE_NAMES.index("speech")] * 4)
+    plain = ClassifySampler(quick_data, "train", 1.0, batch_size=4, seed=2).make_batch(scenes)
+    extended = ClassifySampler(quick_data, "train", 1.0, batch_size=4, seed=2, speech_top_band=1.0).make_batch(scenes)
+    above = np.fft.rfftfreq(48000, 1 / 48000) > 11000.0
+
+    def share_above(x):
+        power = np.abs(np.fft.rfft(x * np.hanning(x.shape[1]), axis=1)) ** 2
+        return power[:, above].sum(1) / np.maximum(power.sum(1), 1e-20)
+
+    assert np.all(share_above(extended["audio"]) > 10 * share_above(plain["audio"]))
+    speech, noise = CLASSIFIER_LABELS.index("speech"), CLASSIFIER_LABELS.index("noise")
+    assert extended["targets"][..., speech].any(axis=1).all()  # still speech, and not noise
+    assert not extended["targets"][..., noise].any()
+    val = ClassifySampler(quick_data, "val", 1.0, batch_size=4, seed=2, speech_top_band=1.0).make_batch(scenes)
+    val_plain = ClassifySampler(quick_data, "val", 1.0, batch_size=4, seed=2).make_batch(scenes)
+    assert np.array_equal(val["audio"], val_plain["audio"])
+    with pytest.raises(ValueError, match="speech_top_band"):
+        ClassifySampler(quick_data, "train", 1.0, batch_size=1, speech_top_band=2.0)

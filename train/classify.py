@@ -138,7 +138,8 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
     sampler = ClassifySampler(data_dir, "train", config.segment_seconds, config.batch_size,
                               seed=loop.data_seed(config.seed, run_dir, fresh, init_from), prefetch=3,
                               extra_music=tuple(config.extra_music_splits),
-                              extra_music_share=config.extra_music_share, music_augment=config.music_augment)
+                              extra_music_share=config.extra_music_share, music_augment=config.music_augment,
+                              speech_top_band=config.speech_top_band)
     val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED,
                                        music_split=config.val_music_split)
 

@@ -40,6 +40,7 @@ from train.augment import (
 )
 from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
 from train.mixer import SILENT_RMS, ClipStore, _peak, _rms, split_fingerprint
+from train.top_band import extend_top_band
 
 HOP = 240
 HOPS_PER_FRAME = SAMPLES_PER_FRAME // HOP
@@ -145,12 +146,16 @@ class ClassifySampler:
         music_augment: how training music crops are re-timbred, a `MusicAugment` or a name of
             `MUSIC_AUGMENTS` (default "colour", the v1 recipe). Ignored for any other split than "train":
             validation music is never augmented and draws nothing for it.
+        speech_top_band: share of speech crops given the top band espeak-ng's renders lack
+            (`train.top_band`): on real voices the shipped classifier reads that band as noise. Ignored outside
+            the train split; 0 draws nothing for it.
     """
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int | list[int] = 0, *,
                  prefetch: int = 0, music_split: str | None = None, speech_split: str | None = None,
                  extra_music: tuple[str, ...] = (),
-                 extra_music_share: float = 0.0, music_augment: str | MusicAugment = "colour"):
+                 extra_music_share: float = 0.0, music_augment: str | MusicAugment = "colour",
+                 speech_top_band: float = 0.0):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
@@ -166,6 +171,9 @@ class ClassifySampler:
         self.extra_music = [ClipStore(root, extra, "music") for extra in extra_music]
         self.extra_music_share = extra_music_share if self.extra_music else 0.0
         self.speech = ClipStore(root, speech_split or split, "speech")
+        if not 0.0 <= speech_top_band <= 1.0:
+            raise ValueError(f"speech_top_band must be a share in [0, 1], got {speech_top_band}")
+        self.speech_top_band = speech_top_band if split == "train" else 0.0
         self.noise = ClipStore(root, split, "noise")
         styles = [c.get("style") for c in self.music.index["clips"]]
         self.drum_clips = np.array([i for i, s in enumerate(styles) if s == "drums-only"], np.int64)
@@ -304,6 +312,8 @@ class ClassifySampler:
             self._gate(music, labels)
         if has["speech"]:
             speech, _ = self._crop(self.speech, False, False)
+            if self.speech_top_band and rng.random() < self.speech_top_band:
+                speech = extend_top_band(speech, rng)
             if music is not None:
                 speech *= np.float32(10 ** (rng.uniform(-15, 15) / 20))
             self._gate(speech, None)

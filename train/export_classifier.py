@@ -57,6 +57,8 @@ def model_card(header: dict, figures: dict, summary: dict, train_config: dict, s
     fine = (f" and, beside them, the lowest {fine_bins} bins (up to {fine_bins * cfg['samplerate'] / fine_window / 1000:.1f} "
             f"kHz, {cfg['samplerate'] / fine_window:.0f} Hz apart) of\nthe last {fine_window} samples ({1000 * fine_window / cfg['samplerate']:.0f} ms, Hann), "
             "normalised and absolute level, into the embedding" if fine_bins else "")
+    top_band = train_config.get("speech_top_band", 0.0)
+    top_band = f" ({top_band:.0%} of it given a synthetic top band above 9.5 kHz, `train.top_band`)" if top_band else ""
     augment = MUSIC_AUGMENT_TEXT.get(train_config.get("music_augment", "colour"), train_config.get("music_augment"))
     name = config_name(train_config)
     lineage = "".join(f"\n- {line}" for line in summary.get("lineage", []))
@@ -75,7 +77,7 @@ File: `classifier.rtm`, {size / 1e6:.2f} MB, float16 parameters (no pickle; JSON
 ## Training
 - Data: `python -m train.build_data`{renders}
   (see `train/DATA.md`), scenes mixed by `train.classify_data`: music (solos, ensembles, bands, drums;
-  {'share ' + str(train_config.get('extra_music_share')) + ' of crops from ' + ', '.join(train_config['extra_music_splits']) + '; ' if train_config.get('extra_music_splits') else ''}{augment}), speech, noise, silence and
+  {'share ' + str(train_config.get('extra_music_share')) + ' of crops from ' + ', '.join(train_config['extra_music_splits']) + '; ' if train_config.get('extra_music_splits') else ''}{augment}), speech{top_band}, noise, silence and
   near-silence, quiet scenes and mixtures, with sources entering and leaving; per-hop targets from the MIDI
   labels and component levels.
 - Command: `{command}` (batch {train_config['batch_size']} x
