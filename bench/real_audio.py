@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import add_run_arguments, all_systems, competitor_names, save_figure, script_parser, write_report
+from train import datapaths
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "real_audio"
 ALSA_VOICES = Path("/usr/share/sounds/alsa")
-SAMPLE_RATE = 48_000
+SAMPLE_RATE = datapaths.SAMPLE_RATE
 LEAD_SECONDS = 0.5
 VOICE_CUTOFF_HZ = 11_000.0  # espeak-ng renders at 22.05 kHz
 KINDS = ("voice", "voice low-passed at 11 kHz", "instrument")
@@ -68,11 +69,10 @@ def load_recording(path: Path) -> np.ndarray:
 
 
 def low_pass(x: np.ndarray, cutoff: float = VOICE_CUTOFF_HZ) -> np.ndarray:
-    """Zero-phase, as `train.mixer.band_limit` (order-8 Butterworth, forward and back)."""
-    import scipy.signal
+    """As a resampler leaves it (`train.mixer.band_limit`: zero-phase, order-8 Butterworth)."""
+    from train.mixer import band_limit
 
-    sos = scipy.signal.butter(8, cutoff, fs=SAMPLE_RATE, output="sos")
-    return scipy.signal.sosfiltfilt(sos, x).astype(np.float32)
+    return band_limit(x, cutoff)
 
 
 def pieces(audio: np.ndarray, seconds: float, silent_db: float = -50.0) -> list[np.ndarray]:
@@ -90,7 +90,6 @@ def make_set(data_dir: Path | None, voices: list[Path], instruments: list[Path],
     The SNR counts the recording's span (after the lead); the mixture's peak is set to -6 dBFS. Rows: noisy and clean
     [T] arrays (lengths differ), kind, recording name, noise type and SNR.
     """
-    from train import datapaths
     from train.mixer import ClipStore
 
     root = datapaths.data_dir(data_dir)

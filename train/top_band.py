@@ -3,8 +3,8 @@
 espeak-ng synthesises at 22.05 kHz, so the training speech has next to nothing above 10 kHz, while a real voice's
 sibilants and breath reach 16 kHz and beyond: alsa-utils' voice samples hold -25 to -45 dB of their power above
 11 kHz, 5-14 dB under their 8-11 kHz band. A denoiser trained on the renders learns that anything up there is noise
-and strips it: on those samples under the val noises the default gains 1.6 dB less than on the same voices
-low-passed at 11 kHz (`bench/results/session48/probe/real_voice.py`).
+and strips it: on those samples under the val noises the default gains 0.57 dB less than on the same voices
+low-passed at 11 kHz (`python -m bench.real_audio`; 1.6 dB in `bench/results/session48/probe/real_voice.py`).
 
 `extend_top_band` gives a render the band it lacks: noise shaped like a voice's high band, following the envelope
 of the render's own 6-9 kHz band, so fricatives get a sibilant tail and vowels a faint breath above them. The
@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-SAMPLE_RATE = 48_000
+from train.datapaths import SAMPLE_RATE
+
 REFERENCE_BAND_HZ = (6000.0, 9000.0)  # where espeak-ng's fricatives are strong and its resampling has not cut yet
 TOP_BAND_START_HZ = 9500.0  # fills the render's roll-off as well as the empty band above it
 TOP_BAND_END_HZ = (12000.0, 19000.0)  # the top band rolls off from a random corner in this range
