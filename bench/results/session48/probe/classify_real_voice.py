@@ -12,7 +12,8 @@ from bench.real_audio import default_voices, load_recording, low_pass
 from rtmusic.labels import label_columns
 from rtmusic.processor import Processor, load_classifier
 
-processor = Processor(load_classifier("default")).prepare()
+import sys
+processor = Processor(load_classifier(sys.argv[1] if len(sys.argv) > 1 else "default")).prepare()
 names, columns = label_columns(processor.model)
 for variant, make in (("as recorded", lambda v: v), ("low-passed at 11 kHz", low_pass)):
     p95 = np.mean([np.percentile(processor.process(make(load_recording(p))).aux[:, columns], 95, axis=0)
