@@ -55,3 +55,13 @@ def test_one_checkpoint_or_a_missing_file_is_a_clear_error(tmp_path):
         average_checkpoints([tmp_path / "a.rtm"], tmp_path / "out.rtm")
     with pytest.raises(SystemExit, match="no such checkpoint: .*missing.rtm"):
         main([str(tmp_path / "a.rtm"), str(tmp_path / "missing.rtm"), "--out", str(tmp_path / "out.rtm")])
+
+
+def test_a_checkpoint_written_before_a_config_field_existed_averages_with_a_newer_one(tmp_path):
+    older = SMALL.to_dict()
+    older.pop("level_warmup")  # a field added later: older checkpoints lack it, and its default is what they did
+    weights = jax.tree_util.tree_map(np.asarray, init_mask_net(SMALL, seed=0))
+    checkpoint.save(tmp_path / "old.rtm", weights, kind="denoiser", config=older, meta={"step": 10})
+    _save(tmp_path / "new.rtm", SMALL, seed=1, step=20)
+    header, _ = checkpoint.load(average_checkpoints([tmp_path / "old.rtm", tmp_path / "new.rtm"], tmp_path / "out.rtm"))
+    assert header["config"] == SMALL.to_dict()

@@ -37,6 +37,15 @@ def average_weights(trees: list[dict]) -> dict:
     return np.mean([np.asarray(leaf, dtype=np.float32) for leaf in trees], axis=0)
 
 
+def full_config(header: dict) -> dict:
+    """The header's model config with every field filled in, so a checkpoint written before a field existed
+    (and so without it) compares equal to one that holds that field's default."""
+    from rtmusic.models import ClassifierConfig, DenoiserConfig
+
+    config_class = {"denoiser": DenoiserConfig, "classifier": ClassifierConfig}.get(header.get("kind"))
+    return config_class.from_dict(header["config"]).to_dict() if config_class else header["config"]
+
+
 def average_checkpoints(paths: list[Path], out: Path) -> Path:
     """Write the mean of `paths` (same kind and config) to `out`; the header names the members."""
     if len(paths) < 2:
@@ -45,7 +54,7 @@ def average_checkpoints(paths: list[Path], out: Path) -> Path:
     kinds = {header.get("kind") for header in headers}
     if len(kinds) != 1:
         raise SystemExit(f"train.average: the checkpoints are of different kinds {sorted(map(str, kinds))}")
-    configs = {json.dumps(header["config"], sort_keys=True) for header in headers}
+    configs = {json.dumps(full_config(header), sort_keys=True) for header in headers}
     if len(configs) != 1:
         raise SystemExit("train.average: the checkpoints have different model configs; average only cycles of one "
                          "architecture (same config, warm-started from one another)")
@@ -58,7 +67,7 @@ def average_checkpoints(paths: list[Path], out: Path) -> Path:
                for path, header in zip(paths, headers)]
     meta = {"step": last.get("meta", {}).get("step"), CYCLE_AVERAGE_KEY: members}
     Path(out).parent.mkdir(parents=True, exist_ok=True)  # usually a new `<run>_avg/` folder beside the runs
-    return checkpoint.save(out, mean, kind=last["kind"], config=last["config"], meta=meta)
+    return checkpoint.save(out, mean, kind=last["kind"], config=full_config(last), meta=meta)
 
 
 def validate(path: Path, data_dir: Path | None, clips: int, seconds: float) -> dict[str, float]:
