@@ -197,7 +197,25 @@ def test_via_rate_leaves_nothing_above_the_source_nyquist_in_noisy_and_clean():
     assert limited["via_rate"] == 32000 and "**Via 32000 Hz**" in quality_cli.music_note(limited)
 
 
+def test_noise_via_rate_band_limits_the_noise_alone_at_the_same_snr():
+    rng = np.random.default_rng(4)
+    clean = rng.standard_normal((2, SR)).astype(np.float32)
+    noise = rng.standard_normal((2, SR)).astype(np.float32)
+    data = {"noisy": clean + noise, "clean": clean, "kind": np.array([0, 1]), "snr_db": np.array([0.0, 5.0])}
+    limited = quality_cli.noise_via_rate(data, 16000)
+    assert limited["clean"] is clean  # the clean part is untouched
+    new_noise = limited["noisy"] - clean
+    freqs = np.fft.rfftfreq(SR, 1 / SR)
+    power = np.abs(np.fft.rfft(new_noise, axis=1)) ** 2
+    assert power[:, freqs > 8500].sum() < 1e-5 * power.sum()  # white noise had two thirds of its power there
+    np.testing.assert_allclose(np.mean(new_noise ** 2, axis=1), np.mean(noise ** 2, axis=1), rtol=1e-4)
+    assert "**Noise via 16000 Hz**" in quality_cli.music_note(limited)
+
+
 def test_cli_rejects_a_via_rate_at_or_above_the_model_rate(capsys):
     with pytest.raises(SystemExit):
         quality_cli.main(["--via-rate", "48000", "--competitors", "none"])
     assert "--via-rate must be from 8000" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        quality_cli.main(["--noise-via-rate", "4000", "--competitors", "none"])
+    assert "--noise-via-rate must be from 8000" in capsys.readouterr().err
