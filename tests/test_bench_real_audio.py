@@ -50,18 +50,32 @@ def test_set_mixes_every_recording_with_every_noise_type_at_the_asked_snr(quick_
                 assert share_above < 1e-5
 
 
+def test_noise_lowpass_leaves_the_noise_nothing_above_the_cutoff_at_the_same_snr(quick_data, recordings):
+    voice, _ = recordings
+    data = real_audio.make_set(quick_data, [voice], [], snrs_db=(5.0,), noise_cutoff_hz=6000.0)
+    lead = int(real_audio.LEAD_SECONDS * real_audio.SAMPLE_RATE)
+    for noisy, clean, snr_db in zip(data["noisy"], data["clean"], data["snr_db"]):
+        noise = noisy.astype(np.float64) - clean
+        freqs = np.fft.rfftfreq(len(noise), 1 / 48000)
+        power = np.abs(np.fft.rfft(noise * np.hanning(len(noise)))) ** 2
+        assert power[freqs > 9000].sum() < 1e-4 * power.sum()
+        snr = 10 * np.log10(np.sum(clean[lead:].astype(np.float64) ** 2) / np.sum(noise[lead:] ** 2))
+        assert snr == pytest.approx(snr_db, abs=0.05)
+
+
 def test_cli_scores_bypass_at_zero_and_writes_the_report(quick_data, recordings, tmp_path):
     voice, instrument = recordings
     out = tmp_path / "report"
     code = real_audio.main(["--model", "bypass", "--voice", str(voice), "--instrument", str(instrument),
                             "--seconds", "1", "--snr", "5", "--data-dir", str(quick_data), "--out", str(out),
-                            "--no-progress"])
+                            "--noise-lowpass", "8000", "--no-progress"])
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     values = results["systems"]["rtmusic:bypass"]["sisdri"]
     assert len(values) == len(results["clips"]) > 0
     assert all(abs(v) < 1e-3 for v in values)  # a pure delay, compensated: no change
     summary = (out / "summary.md").read_text()
+    assert "the noise low-passed at 8 kHz" in summary and results["data"]["noise_cutoff_hz"] == 8000.0
     for kind in real_audio.KINDS:
         assert f"| {kind} | **all** |" in summary
     assert (out / "real_audio.png").stat().st_size > 1000
