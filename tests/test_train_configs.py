@@ -55,6 +55,7 @@ def test_the_conv_classifier_config_is_v1_with_band_convolutions():
 def test_a_runs_stored_config_names_its_recipe():
     stored = json.loads(json.dumps(classify.get_config("v1-conv").to_dict()))
     assert classify.config_name({**stored, "steps": 123}) == "v1-conv"  # --steps does not change the recipe
+    assert classify.config_name({**stored, "seed": 48}) == "v1-conv"  # nor does --seed
     old = json.loads(json.dumps(classify.get_config("v1").to_dict()))
     for key in ("music_augment",):  # a run written before the key existed
         del old[key]

@@ -66,12 +66,12 @@ CONFIG_NAMES = ("default", "tiny", "v1", "v1-aug", "v1-conv", "v1-conv-full", "v
 def config_name(stored: dict) -> str | None:
     """The named config a run's config.json was made from, or None.
 
-    `--steps` may differ, and a key the file lacks (written before the key existed) is not compared.
+    `--steps` and `--seed` may differ, and a key the file lacks (written before the key existed) is not compared.
     """
     stored = {**stored, "model": ClassifierConfig.from_dict(stored["model"]).to_dict()}
     for name in CONFIG_NAMES:
         named = json.loads(json.dumps(get_config(name).to_dict()))  # tuples as the JSON file has them
-        if all(named.get(k) == v for k, v in stored.items() if k != "steps"):
+        if all(named.get(k) == v for k, v in stored.items() if k not in ("steps", "seed")):
             return name
     return None
 
