@@ -110,8 +110,17 @@ class DenoiserConfig:
     # Session 45: the default's music SI-SDRi is +3.3 dB in a clip's first second against +5.6 after two, but a
     # cycle with the warm-up left the first second where it was (the net lacks evidence there, not levels).
     level_warmup: bool = False
+    # Feature band (0 = every bin, every model before session 49): the per-bin level features of bins above this
+    # frequency are held at zero, so the net cannot read the top band; its gains there still follow what it hears
+    # below. Session 49: with the val noise alone losing its 22-24 kHz band (bench.quality --noise-via-rate 44100),
+    # the default falls from +5.65 / +7.35 to +4.00 / +5.36 dB: it learned noise from a band where the synthesised
+    # noise is and real noise (microphones' anti-alias filters, 44.1 kHz sources, noise libraries) is not.
+    feature_top_hz: float = 0.0
 
     def __post_init__(self):
+        if self.feature_top_hz and not 0 < self.feature_top_hz < self.samplerate / 2:
+            raise ParameterError(f"feature_top_hz must be 0 (every bin) or between 0 and {self.samplerate / 2:g} Hz, "
+                                 f"got {self.feature_top_hz}; e.g. feature_top_hz=20000")
         if self.analysis_window:
             if (self.analysis_window <= self.window or self.analysis_window % self.window
                     or (self.fine_bins and self.feature_window != self.analysis_window)):

@@ -184,6 +184,8 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         analysis_taper, synthesis_tail = (jnp.asarray(w) for w in dsp.low_delay_windows(analysis_window, window))
     decay = math.exp(-hop / (config.samplerate * config.level_tau_s))
     use_floor = config.floor_rise_db_per_s > 0
+    seen_bins = (jnp.asarray(np.arange(config.bins) * config.samplerate / window <= config.feature_top_hz, jnp.float32)
+                 if config.feature_top_hz else None)  # 1 for the bins whose level features the net sees
     floor_rise = config.floor_rise_db_per_s * hop / config.samplerate  # dB per hop
     fine_floor_bins = fine_bins if config.fine_floor_rise_db_per_s > 0 else 0
     fine_floor_rise = config.fine_floor_rise_db_per_s * hop / config.samplerate  # dB per hop
@@ -220,6 +222,8 @@ def denoiser_model(config: DenoiserConfig, weights, name: str = "denoiser") -> S
         if use_floor:
             floor_db = jnp.minimum(level, floor_db + floor_rise)
             features.append((level - floor_db) / 20.0)
+        if seen_bins is not None:
+            features = [f * seen_bins for f in features]
         fine_level_db = carry.fine_level_db
         if fine_bins:
             fine = dsp.power_db(dsp.stft_frame(long_frame[memory - history:], fine_taper)[:fine_bins])

@@ -394,3 +394,34 @@ def test_level_warmup_starts_the_running_levels_as_the_mean_of_the_full_frames_h
 def test_configs_without_the_warmup_key_keep_the_fixed_start():
     old = {k: v for k, v in DenoiserConfig().to_dict().items() if k != "level_warmup"}
     assert DenoiserConfig.from_dict(old).level_warmup is False
+
+
+def test_feature_top_hz_keeps_the_top_band_out_of_the_gains():
+    """Above feature_top_hz the level features are held at zero: what sounds there (the synthesised noise's
+    22-24 kHz band, which real recordings lack) no longer moves the gains of the bins below."""
+    from dataclasses import replace
+
+    cut = replace(SMALL, feature_top_hz=20000.0)
+    weights = init_mask_net(SMALL, seed=5)
+    n = 64 * 60
+    t = np.arange(n) / SMALL.samplerate
+    freqs = np.fft.rfftfreq(n, 1 / SMALL.samplerate)
+    noise = np.fft.rfft(np.random.default_rng(6).standard_normal(n))
+    low = np.fft.irfft(np.where(freqs < 20000, noise, 0.0), n).astype(np.float32) * 0.1  # every bin below heard
+    top = (0.1 * np.sin(2 * np.pi * 23250 * t)).astype(np.float32)  # a bin's centre: its leakage below is far down
+    spectrum_low = freqs < 10000
+
+    def low_band_change(config):
+        model = denoiser_model(config, weights)
+        run = jax.jit(lambda p, c, h: scan_hops(model.step, p, c, h))
+        _, (a, _) = run(model.params(), model.init_carry(), jnp.asarray(low.reshape(-1, 64)))
+        _, (b, _) = run(model.params(), model.init_carry(), jnp.asarray((low + top).reshape(-1, 64)))
+        taper = np.hanning(n)  # so the top tone left in `b` does not leak into the low bins of the comparison
+        a, b = np.fft.rfft(np.ravel(a) * taper), np.fft.rfft(np.ravel(b) * taper)
+        return np.abs(a - b)[spectrum_low].max() / np.abs(a)[spectrum_low].max()
+
+    plain, seen_below = low_band_change(SMALL), low_band_change(cut)
+    assert plain > 1e-2  # the plain net's gains follow the top band
+    assert seen_below < 1e-4
+    with pytest.raises(ParameterError, match="feature_top_hz"):
+        DenoiserConfig(feature_top_hz=30000.0)
