@@ -424,6 +424,17 @@ def test_the_local_refinement_and_longer_examples_are_named_in_the_model_card(tm
     assert "the levels and gains of the 5 bins around it" in architecture({"local_kernel": 5})
 
 
+def test_the_feature_band_is_named_in_the_model_card(tmp_path):
+    from train.export import _warm_start_line, architecture
+
+    parent, run = tmp_path / "topband", tmp_path / "cut"
+    for run_dir, model in ((parent, {"hidden": 192}), (run, {"hidden": 192, "feature_top_hz": 20000.0})):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"model": model, "learning_rate": 1e-4, "steps": 800}))
+    assert "adding blindness above 20 kHz" in _warm_start_line(run, parent, {"step": 1500}, 800)
+    assert "does not see the bins above 20 kHz" in architecture({"feature_top_hz": 20000.0})
+
+
 def test_a_widened_run_says_so_in_the_model_card(tmp_path):
     from train.export import _warm_start_line
 

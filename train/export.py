@@ -108,6 +108,9 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     if model.get("fine_head_bins", 0) and not parent_model.get("fine_head_bins", 0):
         added.append(f"a head setting the lowest {model['fine_head_bins']} fine bins' gains from the LSTM's output "
                      "(starting at zero)")
+    if model.get("feature_top_hz", 0.0) and not parent_model.get("feature_top_hz", 0.0):
+        added.append(f"blindness above {model['feature_top_hz'] / 1000:g} kHz (those bins' level features held at "
+                     "zero)")
     if model.get("lookahead_hops", 0) > parent_model.get("lookahead_hops", 0):
         added.append(f"look-ahead ({parent_model.get('lookahead_hops', 0)} -> {model['lookahead_hops']} hops; the "
                      "newer frames' input weights start at zero)")
@@ -202,6 +205,9 @@ def architecture(cfg: dict) -> str:
         rate, analysis = cfg["samplerate"], cfg["analysis_window"]
         notes.append(f"a fine gain head: below {cfg['fine_head_bins'] * rate / analysis / 1000:.1f} kHz the LSTM's output "
                      f"also sets each {rate / analysis:.0f} Hz bin's gain directly")
+    if cfg.get("feature_top_hz", 0.0):
+        notes.append(f"a feature band: the net does not see the bins above {cfg['feature_top_hz'] / 1000:g} kHz (real "
+                     "noise seldom reaches them, the synthesised noise does), though its gains still shape them")
     if cfg.get("local_kernel", 0):
         notes.append(f"a local gain refinement: each bin's gain is corrected by a small net shared across frequency "
                      f"that sees the levels and gains of the {cfg['local_kernel']} bins around it")
