@@ -652,3 +652,24 @@ def test_a_run_on_the_larger_train_music_says_so_in_the_model_card(tmp_path):
         (run_dir / "config.json").write_text(json.dumps({"model": {"hidden": 192}, "learning_rate": 1e-4, "steps": 2200}))
     line = _warm_start_line(run, parent, {"step": 2200}, 2200)
     assert "adding session 19's larger train music (400 -> 1600 clips)" in line
+
+
+def test_the_card_says_when_a_cycle_started_from_a_weight_average(tmp_path):
+    from rtmusic import checkpoint
+    from train.export import _warm_start_line
+    from train.loop import CYCLE_AVERAGE_KEY
+
+    parent, run = tmp_path / "cycle_avg", tmp_path / "next"
+    for run_dir in (parent, run):
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps({"model": {"hidden": 16}, "learning_rate": 1e-4, "steps": 10}))
+    weights = {"w": np.zeros(2, np.float32)}
+    members = [{"checkpoint": str(tmp_path / "a" / "best.rtm"), "step": 1500},
+               {"checkpoint": str(tmp_path / "b" / "best_ema.rtm"), "step": 1000}]
+    checkpoint.save(parent / "best.rtm", weights, kind="denoiser", config={}, meta={"step": 1000, CYCLE_AVERAGE_KEY: members})
+    line = _warm_start_line(run, parent, {"step": 1000, "checkpoint": str(parent / "best.rtm")}, 10)
+    assert "of `cycle_avg` (the mean of the weights of `a` (step 1500) and `b` (step 1000))" in line
+    checkpoint.save(parent / "ema.rtm", weights, kind="denoiser", config={}, meta={"step": 1000, "ema_decay": 0.998})
+    line = _warm_start_line(run, parent, {"step": 1000, "checkpoint": str(parent / "ema.rtm")}, 10)
+    assert "of `cycle_avg` (its moving average of weights)" in line
+    assert "(" not in _warm_start_line(run, parent, {"step": 1000, "checkpoint": str(tmp_path / "gone.rtm")}, 10)

@@ -24,7 +24,7 @@ from rtmusic.registry import SHIPPED_DENOISERS
 from train.augment import MUSIC_AUGMENTS
 from train.denoise import DEFAULT_RUN_DIR, validate_weights
 from train import loop
-from train.loop import WARM_START_FILE
+from train.loop import CYCLE_AVERAGE_KEY, WARM_START_FILE
 from train.mixer import KIND_SHARES, SNR_RANGE_DB
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "rtmusic" / "weights"
@@ -158,9 +158,27 @@ def _warm_start_line(run_dir: Path, parent_dir: Path, start: dict, steps: int) -
     scales = [tuple(pair) for pair in config.get("lr_scales") or ()]
     rate_note = "".join(f", `{name}` at {factor:g} times that rate" for name, factor in scales)
     return (f"Then `{run_dir.name}`: warm-started from step {start.get('step')} of `{parent_dir.name}`"
+            + _start_average_note(start)
             + (f", adding {' and '.join(added)}" if added else "")
             + f"; {steps} steps, new warm-up and cosine decay from lr {config.get('learning_rate', '?')} to its step "
             f"{config.get('steps', '?')}{rate_note}.")
+
+
+def _start_average_note(start: dict) -> str:
+    """' (the mean of ...)' when the checkpoint a run started from is a weight average of cycles (train.average),
+    ' (its moving average of weights)' when it is a run's EMA."""
+    path = Path(start.get("checkpoint", ""))
+    if not path.is_file():
+        return ""
+    try:
+        meta = checkpoint.read_header(path).get("meta", {})
+    except checkpoint.CheckpointError:
+        return ""
+    members = meta.get(CYCLE_AVERAGE_KEY)
+    if not members:
+        return " (its moving average of weights)" if meta.get("ema_decay") else ""
+    runs = " and ".join(f"`{Path(m['checkpoint']).parent.name}` (step {m['step']})" for m in members)
+    return f" (the mean of the weights of {runs})"
 
 
 def architecture(cfg: dict) -> str:
