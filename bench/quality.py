@@ -68,21 +68,25 @@ def load_music_source(data_dir: Path | None, clips: int | None, music_source: st
     return data
 
 
+def there_and_back(clips, rate: int):
+    """[n, T] clips resampled from 48 kHz to `rate` and back (soxr VHQ), same shape: nothing above rate / 2 is left."""
+    import numpy as np
+    import soxr
+
+    out = np.zeros_like(clips)
+    for i, clip in enumerate(clips):
+        y = soxr.resample(soxr.resample(clip, 48000, rate, quality="VHQ"), rate, 48000, quality="VHQ")
+        out[i, :min(y.size, out.shape[1])] = y[:out.shape[1]]
+    return out
+
+
 def via_rate(data: dict, rate: int) -> dict:
     """The set as a `rate` source would have it: noisy and clean resampled to `rate` and back (soxr VHQ), so
     nothing above rate / 2 is left in either (44.1 kHz files, 32 kHz streams, a codec's band limit)."""
     import numpy as np
-    import soxr
 
-    def there_and_back(clips):
-        out = np.zeros_like(clips)
-        for i, clip in enumerate(clips):
-            y = soxr.resample(soxr.resample(clip, 48000, rate, quality="VHQ"), rate, 48000, quality="VHQ")
-            out[i, :min(y.size, out.shape[1])] = y[:out.shape[1]]
-        return out
-
-    return {**data, "noisy": there_and_back(np.asarray(data["noisy"], np.float32)),
-            "clean": there_and_back(np.asarray(data["clean"], np.float32)), "via_rate": rate}
+    return {**data, "noisy": there_and_back(np.asarray(data["noisy"], np.float32), rate),
+            "clean": there_and_back(np.asarray(data["clean"], np.float32), rate), "via_rate": rate}
 
 
 def noise_via_rate(data: dict, rate: int) -> dict:
@@ -91,20 +95,14 @@ def noise_via_rate(data: dict, rate: int) -> dict:
     Real noise has little above 16-20 kHz (microphones, air, noise libraries at 16 or 44.1 kHz), while the
     synthesised val noise fills the band to 24 kHz: a net that reads noise from the top band is caught out."""
     import numpy as np
-    import soxr
 
     clean = np.asarray(data["clean"], np.float32)
-    noisy = np.asarray(data["noisy"], np.float32).copy()
-    for i in range(len(noisy)):
-        noise = noisy[i] - clean[i]
-        y = soxr.resample(soxr.resample(noise, 48000, rate, quality="VHQ"), rate, 48000, quality="VHQ")
-        limited = np.zeros_like(noise)
-        limited[:min(y.size, noise.size)] = y[:noise.size]
-        power, limited_power = float(np.mean(noise ** 2)), float(np.mean(limited ** 2))
-        if limited_power > 0:
-            limited *= np.sqrt(power / limited_power)
-        noisy[i] = clean[i] + limited
-    return {**data, "noisy": noisy, "noise_via_rate": rate}
+    noise = np.asarray(data["noisy"], np.float32) - clean
+    limited = there_and_back(noise, rate)
+    power = np.mean(noise.astype(np.float64) ** 2, axis=1, keepdims=True)
+    limited_power = np.mean(limited.astype(np.float64) ** 2, axis=1, keepdims=True)
+    scale = np.sqrt(np.divide(power, limited_power, out=np.ones_like(power), where=limited_power > 0))
+    return {**data, "noisy": (clean + limited * scale).astype(np.float32), "noise_via_rate": rate}
 
 
 def music_note(data: dict) -> str:
