@@ -21,6 +21,7 @@ Writes results.json, summary.md and per_label.png (AP against chance, onsets lab
     python -m bench.classify_eval --music-source unseen-soundfonts   # music from soundfonts never trained on
     python -m bench.classify_eval --music-source families-unseen-soundfonts --clips 440  # every family, unseen sound
     python -m bench.classify_eval --speech-source unseen-tts         # speech from synthesisers never trained on
+    python -m bench.classify_eval --noise-lowpass 8000              # every noise band-limited, as recorded noise is
 """
 
 from __future__ import annotations
@@ -47,19 +48,22 @@ ONSET_TARGET_S = 0.5  # issue 4: the first correct label within 500 ms of an ons
 
 
 def load_validation(root: Path, clips: int, seconds: float, seed: int, music_source: str = "val",
-                    speech_source: str = "val") -> tuple[dict, dict]:
+                    speech_source: str = "val", noise_lowpass_hz: float | None = None) -> tuple[dict, dict]:
     """(the classifier validation set, a description of its sources) with music from ``music_source`` and
     speech from ``speech_source`` (keys of train.datapaths.MUSIC_SOURCES and SPEECH_SOURCES); noise always comes
-    from the val split.
+    from the val split, low-passed at ``noise_lowpass_hz`` when given.
     """
     from train import datapaths
     from train.classify_data import make_classify_validation_set
 
     split, speech_split = datapaths.MUSIC_SOURCES[music_source], datapaths.SPEECH_SOURCES[speech_source]
-    val = make_classify_validation_set(root, clips, seconds, seed=seed, music_split=split, speech_split=speech_split)
+    val = make_classify_validation_set(root, clips, seconds, seed=seed, music_split=split, speech_split=speech_split,
+                                       noise_cutoff_hz=noise_lowpass_hz)
     index = json.loads(datapaths.index_path(root, split or "val", "music").read_text())
     fonts = sorted({c.get("soundfont", "fluidr3") for c in index["clips"]})
     sources = {"music_source": music_source, "music_split": split or "val", "soundfonts": fonts}
+    if noise_lowpass_hz is not None:
+        sources["noise_lowpass_hz"] = noise_lowpass_hz
     if speech_split is not None:
         index = json.loads(datapaths.index_path(root, speech_split, "speech").read_text())
         sources.update(speech_source=speech_source, speech_split=speech_split,
@@ -184,7 +188,10 @@ def markdown(report: dict) -> str:
     if report.get("speech_source", "val") != "val":
         lines += [f"**Speech source: {report['speech_source']}** — {SPEECH_SOURCE_NOTES[report['speech_source']]} "
                   f"({len(report['voices'])} voices: {', '.join(report['voices'])}).", ""]
-    if report.get("music_source", "val") != "val" or report.get("speech_source", "val") != "val":
+    if report.get("noise_lowpass_hz") is not None:
+        lines += [f"**Noise low-passed at {report['noise_lowpass_hz']:g} Hz** (same levels), as recorded noise is.", ""]
+    if (report.get("music_source", "val") != "val" or report.get("speech_source", "val") != "val"
+            or report.get("noise_lowpass_hz") is not None):
         lines += ["The rest as in the default set.", ""]
     lines += [
         f"**mAP {s['map']}**, macro-F1 {s['macro_f1']}, decision latency median {s['latency_median_ms']} ms "
@@ -224,11 +231,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speech-source", choices=list(SPEECH_SOURCES), default="val",
                         help="speech of the set: the val split's held-out espeak-ng voices (default), or speech from "
                              "synthesisers never used in training (`python -m train.render_unseen_speech`)")
+    parser.add_argument("--noise-lowpass", type=float, default=None, metavar="HZ",
+                        help="low-pass every noise at HZ (same levels): recorded noise seldom has the synthesised "
+                             "noise's energy up to 24 kHz, and a net that reads noise from there misses real noise")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"output folder (default: {DEFAULT_OUT}, or classify_<source> beside it for another "
-                             "--music-source or --speech-source)")
+                             "--music-source or --speech-source, with _noise_lowpass<HZ> for --noise-lowpass)")
     args = parser.parse_args(argv)
+    if args.noise_lowpass is not None and not 0 < args.noise_lowpass < 24000:
+        parser.error(f"--noise-lowpass must lie between 0 and 24000 Hz (got {args.noise_lowpass:g})")
     out = args.out if args.out is not None else music_source_out(DEFAULT_OUT, args.music_source, args.speech_source)
+    if args.out is None and args.noise_lowpass is not None:
+        out = out.with_name(f"{out.name}_noise_lowpass{args.noise_lowpass:g}")
 
     from rtmusic.processor import Processor, classifier_checkpoint_path, enable_compilation_cache, load_classifier
     from train.classify import VAL_SEED
@@ -237,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     enable_compilation_cache()
     root = data_dir(args.data_dir)
     try:
-        val, music = load_validation(root, args.clips, args.seconds, VAL_SEED, args.music_source, args.speech_source)
+        val, music = load_validation(root, args.clips, args.seconds, VAL_SEED, args.music_source, args.speech_source,
+                                     args.noise_lowpass)
     except FileNotFoundError as exc:
         print(f"classify_eval: no validation data: {exc}", file=sys.stderr)
         return 1

@@ -371,3 +371,49 @@ def test_speech_top_band_extends_the_classifier_training_speech_only(quick_data)
     assert np.array_equal(val["audio"], val_plain["audio"])
     with pytest.raises(ValueError, match="speech_top_band"):
         ClassifySampler(quick_data, "train", 1.0, batch_size=1, speech_top_band=2.0)
+
+
+def test_noise_band_limits_keep_the_scene_and_its_levels_and_empty_the_top_band(quick_data):
+    from train.classify_data import SCENE_NAMES, ClassifySampler
+
+    scenes = np.array([SCENE_NAMES.index("noise")] * 4)
+    plain = ClassifySampler(quick_data, "val", 1.0, batch_size=4, seed=3).make_batch(scenes)
+    cut = ClassifySampler(quick_data, "val", 1.0, batch_size=4, seed=3, noise_cutoff_hz=8000.0).make_batch(scenes)
+    power = lambda x: np.abs(np.fft.rfft(x * np.hanning(x.shape[1]), axis=1)) ** 2  # noqa: E731
+    above = np.fft.rfftfreq(48000, 1 / 48000) > 9000.0
+    assert np.all(power(cut["audio"])[:, above].sum(1) < 1e-3 * power(cut["audio"]).sum(1))  # fades' leakage only
+    assert np.all(power(plain["audio"])[:, above].sum(1) > 1e-2 * power(plain["audio"]).sum(1))
+    rms = lambda x: np.sqrt(np.mean(x.astype(np.float64) ** 2, axis=1))  # noqa: E731
+    np.testing.assert_allclose(rms(cut["audio"]), rms(plain["audio"]), rtol=0.05)  # the same levels
+    assert np.array_equal(cut["targets"], plain["targets"])  # the same scenes, labelled alike
+    # The training share draws random cutoffs on the train split only; validation ignores it.
+    train_cut = ClassifySampler(quick_data, "train", 1.0, batch_size=4, seed=3, noise_lowpass=1.0).make_batch(scenes)
+    train_plain = ClassifySampler(quick_data, "train", 1.0, batch_size=4, seed=3).make_batch(scenes)
+    assert np.all(power(train_cut["audio"])[:, np.fft.rfftfreq(48000, 1 / 48000) > 22500.0].sum(1)
+                  < 1e-4 * power(train_plain["audio"])[:, np.fft.rfftfreq(48000, 1 / 48000) > 22500.0].sum(1))
+    val = ClassifySampler(quick_data, "val", 1.0, batch_size=4, seed=3, noise_lowpass=1.0).make_batch(scenes)
+    assert np.array_equal(val["audio"], plain["audio"])
+    with pytest.raises(ValueError, match="noise_lowpass"):
+        ClassifySampler(quick_data, "train", 1.0, batch_size=1, noise_lowpass=1.5)
+    with pytest.raises(ValueError, match="noise_cutoff_hz"):
+        ClassifySampler(quick_data, "val", 1.0, batch_size=1, noise_cutoff_hz=30000.0)
+
+
+def test_classify_eval_band_limited_noise_set_is_cached_apart_and_reported(quick_data):
+    from bench import classify_eval
+    from train import datapaths
+    from train.classify_data import SCENE_NAMES
+
+    plain, plain_sources = classify_eval.load_validation(quick_data, 11, 1.0, seed=4)
+    cut, sources = classify_eval.load_validation(quick_data, 11, 1.0, seed=4, noise_lowpass_hz=8000.0)
+    assert sources == {**plain_sources, "noise_lowpass_hz": 8000.0}
+    assert datapaths.classify_val_set_path(quick_data, None, 11, 1.0, 4, noise_cutoff_hz=8000.0).exists()
+    # The same scenes; the labels differ only where the noise's local level crosses the audibility rule.
+    assert np.array_equal(cut["scene"], plain["scene"]) and not np.array_equal(cut["audio"], plain["audio"])
+    assert np.mean(cut["targets"] == plain["targets"]) > 0.97
+    silence = SCENE_NAMES.index("silence")
+    assert np.array_equal(cut["audio"][plain["scene"] == silence], plain["audio"][plain["scene"] == silence])
+    report = {"model": "m", "clips": 11, "seconds": 1.0, "max_wait_s": 2.0, **sources,
+              "summary": {"windows": 11, "map": 0.5, "macro_f1": 0.5, "latency_median_ms": 10, "detection_rate": 1,
+                          "per_label": {}}}
+    assert "Noise low-passed at 8000 Hz" in classify_eval.markdown(report)

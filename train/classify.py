@@ -139,7 +139,7 @@ def train(config: ClassifyTrainConfig, run_dir: Path, data_dir: Path | None = No
                               seed=loop.data_seed(config.seed, run_dir, fresh, init_from), prefetch=3,
                               extra_music=tuple(config.extra_music_splits),
                               extra_music_share=config.extra_music_share, music_augment=config.music_augment,
-                              speech_top_band=config.speech_top_band)
+                              speech_top_band=config.speech_top_band, noise_lowpass=config.noise_lowpass)
     val = make_classify_validation_set(data_dir, config.val_clips, config.val_seconds, seed=VAL_SEED,
                                        music_split=config.val_music_split)
 

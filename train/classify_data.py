@@ -39,7 +39,7 @@ from train.augment import (
     RESAMPLE_UP, MusicAugment, apply_augment, augment_recipe, pitch_ratio, resample_crop, source_samples,
 )
 from train.datapaths import LABEL_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
-from train.mixer import SILENT_RMS, ClipStore, _peak, _rms, split_fingerprint
+from train.mixer import SILENT_RMS, ClipStore, _peak, _rms, band_limit, random_cutoff, split_fingerprint
 from train.top_band import extend_top_band
 
 HOP = 240
@@ -149,13 +149,17 @@ class ClassifySampler:
         speech_top_band: share of speech crops given the top band espeak-ng's renders lack
             (`train.top_band`): on real voices the shipped classifier reads that band as noise. Ignored outside
             the train split; 0 draws nothing for it.
+        noise_lowpass: share of training noise crops band-limited at a random 7-22 kHz (`train.mixer.band_limit`),
+            as recorded noise is; ignored outside the train split; 0 draws nothing for it.
+        noise_cutoff_hz: every noise crop band-limited at this frequency (the band-limited noise probe of
+            `bench.classify_eval --noise-lowpass`); draws nothing, so the set is otherwise the same.
     """
 
     def __init__(self, data_dir, split: str, segment_seconds: float, batch_size: int, seed: int | list[int] = 0, *,
                  prefetch: int = 0, music_split: str | None = None, speech_split: str | None = None,
                  extra_music: tuple[str, ...] = (),
                  extra_music_share: float = 0.0, music_augment: str | MusicAugment = "colour",
-                 speech_top_band: float = 0.0):
+                 speech_top_band: float = 0.0, noise_lowpass: float = 0.0, noise_cutoff_hz: float | None = None):
         if split not in datapaths.SPLITS:
             raise ValueError(f"split must be one of {datapaths.SPLITS}, got {split!r}.")
         self.n_samples = int(segment_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
@@ -174,6 +178,12 @@ class ClassifySampler:
         if not 0.0 <= speech_top_band <= 1.0:
             raise ValueError(f"speech_top_band must be a share in [0, 1], got {speech_top_band}")
         self.speech_top_band = speech_top_band if split == "train" else 0.0
+        if not 0.0 <= noise_lowpass <= 1.0:
+            raise ValueError(f"noise_lowpass must be a share in [0, 1], got {noise_lowpass}")
+        self.noise_lowpass = noise_lowpass if split == "train" else 0.0
+        if noise_cutoff_hz is not None and not 0.0 < noise_cutoff_hz < SAMPLE_RATE / 2:
+            raise ValueError(f"noise_cutoff_hz must lie between 0 and {SAMPLE_RATE // 2} Hz, got {noise_cutoff_hz}")
+        self.noise_cutoff_hz = noise_cutoff_hz
         self.noise = ClipStore(root, split, "noise")
         styles = [c.get("style") for c in self.music.index["clips"]]
         self.drum_clips = np.array([i for i, s in enumerate(styles) if s == "drums-only"], np.int64)
@@ -280,6 +290,17 @@ class ClassifySampler:
             labels[:enter] = 0
             labels[leave:] = 0
 
+    def _band_limit_noise(self, noise: np.ndarray) -> np.ndarray:
+        """The noise crop low-passed (`noise_cutoff_hz`, or with `noise_lowpass` a random cutoff) at its old RMS:
+        the synthesised noise fills the band to 24 kHz, recorded noise seldom has anything above 16-20 kHz."""
+        cutoff = self.noise_cutoff_hz
+        if self.noise_lowpass and self.rng.random() < self.noise_lowpass:
+            cutoff = random_cutoff(self.rng)
+        if cutoff is None:
+            return noise
+        limited = band_limit(noise, cutoff)
+        return limited * np.float32(_rms(noise) / max(float(_rms(limited)), _EPS))
+
     def make_example(self, scene: str) -> tuple[np.ndarray, np.ndarray]:
         """(audio [T], targets [hops, 15]) for one named scene."""
         rng = self.rng
@@ -322,6 +343,7 @@ class ClassifySampler:
             if rng.random() < 0.3:  # a second noise beneath the first
                 extra, _ = self._crop(self.noise, True, False)
                 noise += extra * np.float32(10 ** (rng.uniform(-15, 0) / 20))
+            noise = self._band_limit_noise(noise)
             if music is not None or speech is not None:
                 signal_power = max(float(_rms(music)) ** 2 if music is not None else 0.0,
                                    float(_rms(speech)) ** 2 if speech is not None else 0.0)
@@ -346,7 +368,7 @@ class ClassifySampler:
 def make_classify_validation_set(data_dir, n_clips: int = datapaths.CLASSIFY_VAL_SET[0],
                                  seconds: float = datapaths.CLASSIFY_VAL_SET[1], seed: int = datapaths.CLASSIFY_VAL_SET[2],
                                  *, music_split: str | None = None, speech_split: str | None = None,
-                                 ) -> dict[str, np.ndarray]:
+                                 noise_cutoff_hz: float | None = None) -> dict[str, np.ndarray]:
     """A fixed classifier validation set from the val split, saved once and reloaded after.
 
     Scenes cycle through SCENE_NAMES (every scene equally often). Returns audio float32 [N, T], targets
@@ -354,21 +376,24 @@ def make_classify_validation_set(data_dir, n_clips: int = datapaths.CLASSIFY_VAL
     size or seed in a file of its own: `datapaths.classify_val_set_path`), checked against
     (n_clips, seconds, seed, RECIPE_VERSION). ``music_split`` (e.g. ``val_unseen_sf``): the same scenes
     with the music taken from that split, cached as ``classify_val_set.<music_split>.npz``; ``speech_split``
-    (e.g. ``val_unseen_tts``) likewise for the speech.
+    (e.g. ``val_unseen_tts``) likewise for the speech. ``noise_cutoff_hz``: the same scenes with every noise
+    low-passed there (same levels), cached in a file of its own.
     """
     root = Path(data_dir)
-    path = datapaths.classify_val_set_path(root, music_split, n_clips, seconds, seed, speech_split)
+    path = datapaths.classify_val_set_path(root, music_split, n_clips, seconds, seed, speech_split, noise_cutoff_hz)
     params = np.array([n_clips, seconds, seed, RECIPE_VERSION], dtype=np.float64)
     if music_split is not None:
         params = np.append(params, split_fingerprint(root, music_split))
     if speech_split is not None:
         params = np.append(params, split_fingerprint(root, speech_split, "speech"))
+    if noise_cutoff_hz is not None:
+        params = np.append(params, noise_cutoff_hz)
     if path.exists():
         with np.load(path) as stored:
             if np.array_equal(stored["params"], params):
                 return {k: stored[k] for k in stored.files if k != "params"}
     sampler = ClassifySampler(root, "val", seconds, batch_size=1, seed=seed, music_split=music_split,
-                              speech_split=speech_split)
+                              speech_split=speech_split, noise_cutoff_hz=noise_cutoff_hz)
     scenes = np.arange(n_clips) % len(SCENE_NAMES)
     batch = sampler.make_batch(scenes)
     result = {"audio": batch["audio"], "targets": batch["targets"].astype(np.uint8), "scene": batch["scene"]}

@@ -174,12 +174,14 @@ CLASSIFY_VAL_SET = (220, 5.0, 4321)
 
 def classify_val_set_path(root: Path, music_split: str | None = None, n_clips: int = CLASSIFY_VAL_SET[0],
                           seconds: float = CLASSIFY_VAL_SET[1], seed: int = CLASSIFY_VAL_SET[2],
-                          speech_split: str | None = None) -> Path:
+                          speech_split: str | None = None, noise_cutoff_hz: float | None = None) -> Path:
     """The fixed, deterministic classifier validation scenes (made by train.classify_data).
 
     Another size or seed (the benchmarks' 440 clips) gets a file of its own, so a benchmark and a training
-    never rebuild each other's set."""
+    never rebuild each other's set; so does the set with band-limited noise."""
     name = ".".join(["classify_val_set", *(s for s in (music_split, speech_split) if s)])
+    if noise_cutoff_hz is not None:
+        name += f".noise{noise_cutoff_hz:g}hz"
     if (n_clips, float(seconds), seed) != CLASSIFY_VAL_SET:
         name += f".{n_clips}x{float(seconds):g}s-seed{seed}"
     return Path(root) / f"{name}.npz"
