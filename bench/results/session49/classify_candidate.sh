@@ -3,7 +3,7 @@
 # unseen-soundfont scenes; reports in bench/results/session49/classify_<NAME>/.
 set -e
 source .venv/bin/activate
-name=$1; ckpt=$2; core=${3:-0}; out=bench/results/session49/classify_$name
+name=$1; ckpt=$2; core=${3:-0}; out=${OUT_ROOT:-bench/results/session49}/classify_$name
 mkdir -p "$out"
 export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" PYTHONPATH=.
 taskset -c "$core" python -m bench.classify_eval --model "$ckpt" --music-source families-unseen-soundfonts --clips 440 --out "$out/families_unseen_sf" > "$out/families_unseen_sf.log" 2>&1

@@ -5,7 +5,7 @@
 set -e
 source .venv/bin/activate
 name=$1; ckpt=$2; core=${3:-1}
-out=bench/results/session49/$name
+out=${OUT_ROOT:-bench/results/session49}/$name  # OUT_ROOT: another session's results folder
 mkdir -p "$out"
 export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" PYTHONPATH=.
 q() { taskset -c "$core" python -m bench.quality --model default "$ckpt" --competitors none --no-perceptual --no-progress "$@"; }
